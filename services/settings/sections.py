@@ -1,0 +1,183 @@
+"""One section of Cradle's settings per part. Every field has a default, a bound and a
+description; unknown keys are rejected so a typo fails loudly instead of being ignored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class RedisSettings(Section):
+    url: str | None = Field(
+        default=None,
+        description="Redis URL (redis://host:port/db). Empty: Cradle runs its own embedded "
+        "redis-server on a free port, with its data under data_dir/redis.",
+    )
+    embedded_fallback: bool = Field(
+        default=True,
+        description="When the configured Redis cannot be reached at start, run the embedded "
+        "one instead of refusing to start.",
+    )
+    socket_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds a Redis command may take before it fails."
+    )
+    max_connections: int = Field(
+        default=64, ge=2, le=10_000, description="Connections in each process's Redis pool."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _redis_scheme(cls, url: str | None) -> str | None:
+        if url in (None, ""):
+            return None
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
+
+class BusSettings(Section):
+    stream: str = Field(
+        default="cradle:events", min_length=1, max_length=200,
+        description="Redis Stream that carries Cradle's events.",
+    )
+    dead_letter_stream: str = Field(
+        default="cradle:events:dead", min_length=1, max_length=200,
+        description="Stream where events that cannot be handled are parked for a person.",
+    )
+    maxlen: int = Field(
+        default=200_000, ge=1_000, le=50_000_000,
+        description="Approximate cap on the event stream's length (XADD MAXLEN ~).",
+    )
+    max_deliveries: int = Field(
+        default=5, ge=1, le=100,
+        description="Deliveries of one event before it is parked in the dead-letter stream.",
+    )
+    claim_idle_ms: int = Field(
+        default=30_000, ge=100, le=3_600_000,
+        description="An event pending this long with a silent consumer is reclaimed by another.",
+    )
+    block_ms: int = Field(
+        default=1_000, ge=10, le=60_000, description="How long one read waits for new events."
+    )
+    batch: int = Field(default=64, ge=1, le=10_000, description="Events read per round trip.")
+    done_ttl_s: int = Field(
+        default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600,
+        description="How long a handled event id is remembered to drop duplicates.",
+    )
+
+
+class CelerySettings(Section):
+    visibility_timeout_s: int = Field(
+        default=3_600, ge=60, le=7 * 24 * 3600,
+        description="Seconds before a task taken by a worker that vanished is handed to "
+        "another. Must exceed the longest task (see task_time_limit_s) or tasks run twice.",
+    )
+    task_time_limit_s: int = Field(
+        default=600, ge=5, le=24 * 3600, description="Hard limit: a task running longer is killed."
+    )
+    task_soft_time_limit_s: int = Field(
+        default=540, ge=1, le=24 * 3600,
+        description="Soft limit: the task is told to stop (SoftTimeLimitExceeded).",
+    )
+    result_expires_s: int = Field(
+        default=3_600, ge=60, le=7 * 24 * 3600, description="Seconds task results are kept."
+    )
+    vision_concurrency: int = Field(
+        default=1, ge=1, le=64, description="Worker processes for the vision queue."
+    )
+    speech_concurrency: int = Field(
+        default=1, ge=1, le=64, description="Worker processes for the speech queue."
+    )
+    default_concurrency: int = Field(
+        default=2, ge=1, le=64, description="Worker processes for the default queue."
+    )
+    extra_include: list[str] = Field(
+        default_factory=list, max_length=32,
+        description="Further task modules the workers import (deployment plug-ins, tests).",
+    )
+
+
+class GatewaySettings(Section):
+    host: str = Field(default="127.0.0.1", min_length=1, description="Address to listen on.")
+    port: int = Field(default=8080, ge=1, le=65_535, description="HTTP port of the gateway.")
+    public_docs: bool = Field(
+        default=False,
+        description="Serve /docs and /openapi.json without a token (development only).",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Log level of the gateway."
+    )
+    ready_timeout_s: float = Field(
+        default=1.0, gt=0, le=30, description="Seconds each /ready check may take."
+    )
+
+
+class CameraSettings(Section):
+    sample_hz: float = Field(
+        default=1.0, gt=0, le=30, description="Frames per second taken from each camera."
+    )
+    motion_threshold: float = Field(
+        default=0.01, ge=0, le=1,
+        description="Share of pixels that must change for a frame to count as motion.",
+    )
+    retention_hours: int = Field(
+        default=72, ge=1, le=24 * 365, description="Hours stored frames are kept."
+    )
+    disk_budget_mb: int = Field(
+        default=2_048, ge=16, le=10_000_000, description="Disk the stored frames may use."
+    )
+
+
+class AlertSettings(Section):
+    cooldown_s: int = Field(
+        default=300, ge=0, le=24 * 3600, description="Quiet time after an alert of the same kind."
+    )
+    escalate_after_s: int = Field(
+        default=120, ge=5, le=24 * 3600,
+        description="An urgent alert not acknowledged in this time goes to the next caregiver.",
+    )
+    upset_minutes: float = Field(
+        default=3.0, gt=0, le=240, description="Minutes of crying before parents are alerted."
+    )
+
+
+class ModelSettings(Section):
+    dir: Path = Field(
+        default=Path("var/models"),
+        description="Folder holding weights and trained checkpoints (found here first).",
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="Where models run: auto picks CUDA when present."
+    )
+
+
+class RasaSettings(Section):
+    enabled: bool = Field(
+        default=False,
+        description="Whether the chatbot is part of the stack and counted by /ready.",
+    )
+    url: str = Field(
+        default="http://127.0.0.1:5005", pattern=r"^https?://",
+        description="Base URL of the Rasa server.",
+    )
+    venv: Path = Field(
+        default=Path(".venv-rasa"),
+        description="Python 3.10 virtual environment that holds Rasa.",
+    )
+    timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds to wait for one Rasa reply."
+    )
+
+
+class AuthSettings(Section):
+    token_cache_s: float = Field(
+        default=30.0, ge=0, le=600,
+        description="While Redis is unreachable, a token verified this recently is still "
+        "accepted, so /ready and monitoring keep answering during an outage.",
+    )
