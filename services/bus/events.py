@@ -1,0 +1,174 @@
+"""Cradle's events: typed, versioned, with ids and timestamps.
+
+An event carries references (a frame id and its path, an audio id), never image or audio
+bytes. On the stream each event is two fields: `type` and `event` (the JSON body). A
+consumer reads the body back with `parse_event`, which rejects unknown types, other
+schema versions and missing fields with `MalformedEvent`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+MOODS = ("feed", "happy", "upset", "sleep")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class MalformedEvent(ValueError):
+    """A stream entry that is not a valid Cradle event; it goes to the dead-letter stream."""
+
+
+class Event(BaseModel):
+    """Fields every event has. `id` makes handling idempotent: a consumer that sees the
+    same id twice must have the effect once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    id: str = Field(default_factory=new_id, min_length=8, max_length=64)
+    schema_version: int = 1
+    occurred_at: datetime = Field(default_factory=utcnow)
+    source: str = Field(default="cradle", max_length=100, description="The process that saw it.")
+
+    def to_fields(self) -> dict[str, str]:
+        return {"type": self.type, "event": self.model_dump_json()}  # type: ignore[attr-defined]
+
+
+class FrameCaptured(Event):
+    type: Literal["frame.captured"] = "frame.captured"
+    frame_id: str
+    camera: str
+    child: str
+    path: str = Field(description="Where the JPEG lies, relative to the frames folder.")
+    captured_at: datetime
+
+
+class MoodObserved(Event):
+    type: Literal["mood.observed"] = "mood.observed"
+    frame_id: str
+    camera: str
+    child: str
+    mood: str
+    probabilities: dict[str, float]
+    model_version: str
+
+
+class CaptionObserved(Event):
+    type: Literal["caption.observed"] = "caption.observed"
+    frame_id: str
+    camera: str
+    child: str
+    text: str = Field(max_length=500)
+    score: float = Field(description="Mean log-probability per word of the decoded caption.")
+    model_version: str
+
+
+class HazardDetected(Event):
+    type: Literal["hazard.detected"] = "hazard.detected"
+    frame_id: str
+    camera: str
+    child: str
+    kind: str
+    severity: Literal["info", "warning", "urgent"]
+    caption: str
+    rule: str
+
+
+class FrameFailed(Event):
+    """A frame the vision worker could not analyse (unreadable file, corrupt JPEG)."""
+
+    type: Literal["frame.failed"] = "frame.failed"
+    frame_id: str
+    camera: str
+    child: str
+    error: str
+
+
+class SpeechTranscribed(Event):
+    type: Literal["speech.transcribed"] = "speech.transcribed"
+    audio_id: str
+    user: str
+    text: str
+    language: str
+    duration_s: float = Field(ge=0)
+    backend: str
+
+
+class AlertRaised(Event):
+    type: Literal["alert.raised"] = "alert.raised"
+    alert_id: str
+    child: str
+    kind: str
+    severity: Literal["info", "warning", "urgent"]
+    reason: str = Field(description="What happened, in words a parent reads at 3 a.m.")
+    frame_id: str | None = None
+
+
+class AlertAcknowledged(Event):
+    type: Literal["alert.acknowledged"] = "alert.acknowledged"
+    alert_id: str
+    by: str
+
+
+AnyEvent = Annotated[
+    FrameCaptured
+    | MoodObserved
+    | CaptionObserved
+    | HazardDetected
+    | FrameFailed
+    | SpeechTranscribed
+    | AlertRaised
+    | AlertAcknowledged,
+    Field(discriminator="type"),
+]
+_adapter: TypeAdapter[Any] = TypeAdapter(AnyEvent)
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (
+        FrameCaptured, MoodObserved, CaptionObserved, HazardDetected, FrameFailed,
+        SpeechTranscribed, AlertRaised, AlertAcknowledged,
+    )
+}
+
+
+def parse_event(fields: dict[str, str]) -> Event:
+    """Turn a stream entry's fields back into its event, or raise `MalformedEvent`."""
+    body = fields.get("event")
+    if body is None:
+        raise MalformedEvent("entry has no 'event' field")
+    try:
+        raw = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedEvent(f"event body is not JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise MalformedEvent("event body is not a JSON object")
+    kind = raw.get("type")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise MalformedEvent(f"unknown event type {kind!r}")
+    version = raw.get("schema_version")
+    if version != cls.SCHEMA_VERSION:
+        raise MalformedEvent(
+            f"{kind} schema version {version!r}; this consumer reads {cls.SCHEMA_VERSION}"
+        )
+    try:
+        event: Event = _adapter.validate_python(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'][1:])) or kind}: {e['msg']}" for e in exc.errors()
+        )
+        raise MalformedEvent(f"{kind} is invalid: {problems}") from exc
+    return event

@@ -1,0 +1,108 @@
+"""Shared fixtures: a private redis-server per test session (or per test, for tests that
+stop it), settings pointing at it, and a real Celery worker process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from services.redis_runtime import EmbeddedRedis, connect
+from services.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_cradle_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests build their own settings; the developer's CRADLE_* variables must not leak in."""
+    for name in list(os.environ):
+        if name.startswith("CRADLE_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """A redis-server of the tests' own, on a free port, for the whole session."""
+    folder = tmp_path_factory.mktemp("redis")
+    with EmbeddedRedis(folder, log_file=folder / "redis.log") as server:
+        yield server
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A redis-server for one test, which the test may stop."""
+    with EmbeddedRedis(tmp_path / "redis", log_file=tmp_path / "redis.log") as server:
+        yield server
+
+
+@pytest.fixture
+def settings(redis_server: EmbeddedRedis, tmp_path: Path) -> Settings:
+    return load_settings(
+        redis={"url": redis_server.url},
+        data_dir=tmp_path / "data",
+        environment="test",
+    )
+
+
+@pytest.fixture
+def client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
+    """A client on the session's Redis, emptied before each test."""
+    connection = connect(redis_server.url)
+    connection.flushdb()
+    yield connection
+    connection.close()
+
+
+def child_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRADLE_")}
+    env.update(
+        CRADLE_REDIS__URL=redis_url,
+        CRADLE_DATA_DIR=str(data_dir),
+        CRADLE_ENVIRONMENT="test",
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def celery_worker(redis_server: EmbeddedRedis, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker (prefork, one child) on the default queue, with test tasks."""
+    env = child_env(
+        redis_server.url, tmp_path / "data", CRADLE_CELERY__EXTRA_INCLUDE='["tests.workers.tasks"]'
+    )
+    log_file = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+            "-Q", "default", "-c", "1", "-P", "prefork", "-n", f"test-{os.getpid()}@%h",
+            "--loglevel", "INFO", "--without-mingle", "--without-gossip",
+        ],
+        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+    )
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+    log_file.close()
+
+
+def wait_for(condition, timeout: float = 30.0, interval: float = 0.05, what: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.settings import Settings, SettingsError, load_settings
+
+
+def test_defaults_are_valid_and_embedded_redis_is_the_default() -> None:
+    settings = load_settings()
+    assert settings.redis.url is None
+    assert settings.bus.max_deliveries >= 1
+    assert settings.celery.visibility_timeout_s > settings.celery.task_time_limit_s
+
+
+def test_environment_variables_reach_nested_sections(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRADLE_REDIS__URL", "redis://example.invalid:6390/2")
+    monkeypatch.setenv("CRADLE_BUS__MAX_DELIVERIES", "7")
+    settings = load_settings()
+    assert settings.redis.url == "redis://example.invalid:6390/2"
+    assert settings.bus.max_deliveries == 7
+
+
+def test_a_bad_value_names_the_field_its_variable_and_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRADLE_GATEWAY__PORT", "70000")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "gateway.port" in message
+    assert "CRADLE_GATEWAY__PORT" in message
+    assert "≤ 65535" in message
+
+
+def test_a_misspelt_variable_is_refused_with_a_suggestion(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRADLE_REDIS_URL", "redis://localhost:6379/0")
+    with pytest.raises(SettingsError, match="Did you mean CRADLE_REDIS__URL"):
+        load_settings()
+
+
+def test_yaml_file_is_read_and_unknown_keys_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "cradle.yaml"
+    config.write_text("gateway:\n  port: 9001\nalerts:\n  cooldown_s: 60\n")
+    monkeypatch.setenv("CRADLE_CONFIG_FILE", str(config))
+    settings = load_settings()
+    assert (settings.gateway.port, settings.alerts.cooldown_s) == (9001, 60)
+
+    config.write_text("gateway:\n  prot: 9001\n")
+    with pytest.raises(SettingsError, match=r"gateway\.prot: is not a Cradle setting\. Did you mean 'port'"):
+        load_settings()
+
+
+def test_limits_that_contradict_each_other_are_refused() -> None:
+    with pytest.raises(SettingsError, match="visibility_timeout_s must exceed"):
+        load_settings(celery={"task_time_limit_s": 4000, "task_soft_time_limit_s": 100})
+    with pytest.raises(SettingsError, match="soft_time_limit_s must be below"):
+        load_settings(celery={"task_time_limit_s": 100, "task_soft_time_limit_s": 100})
+
+
+def test_redis_url_must_be_a_redis_url() -> None:
+    with pytest.raises(SettingsError, match=r"redis\.url"):
+        load_settings(redis={"url": "http://localhost:6379"})
+
+
+@given(st.integers(min_value=-10_000, max_value=200_000))
+def test_port_bound_is_enforced_for_every_value(port: int) -> None:
+    if 1 <= port <= 65_535:
+        assert Settings(gateway={"port": port}).gateway.port == port  # type: ignore[arg-type]
+    else:
+        with pytest.raises(SettingsError, match=r"gateway\.port"):
+            load_settings(gateway={"port": port})
