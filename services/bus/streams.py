@@ -132,7 +132,7 @@ class Subscriber:
             start_id="0-0",
             count=self.settings.batch,
         )
-        claimed: list[Any] = reply[1]  # type: ignore[index]
+        claimed: list[Any] = reply[1]
         return [(entry_id, fields) for entry_id, fields in claimed if fields is not None]
 
     def _deliveries(self, entry_id: str) -> int:

@@ -1,0 +1,74 @@
+"""The HTTP gateway: `uvicorn --factory services.gateway.app:create_app`.
+
+The app factory builds nothing that talks to the network; the lifespan opens the Redis
+pool, the Celery sender and the HTTP client, and closes them on shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from services.auth import UserStore
+from services.gateway.deps import current_user
+from services.gateway.observability import Metrics, install
+from services.gateway.routes import health, me, metrics
+from services.gateway.state import GatewayState
+from services.redis_runtime import connect
+from services.settings import Settings, get_settings
+from workers.celery_app import create_celery
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if not settings.redis.url:
+        raise RuntimeError("the gateway needs CRADLE_REDIS__URL; start it with 'cradle up'")
+    redis_url = settings.redis.url
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = connect(redis_url, settings)
+        celery = create_celery(settings, redis_url, include=False)
+        async with httpx.AsyncClient() as http:
+            app.state.cradle = GatewayState(
+                settings=settings, redis=client, celery=celery, users=UserStore(client), http=http
+            )
+            try:
+                yield
+            finally:
+                celery.close()
+                client.close()
+
+    app = FastAPI(
+        title="Cradle",
+        summary="A private, self-hosted family assistant for the nursery.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.metrics = Metrics()
+    install(app, app.state.metrics)
+    for router in (health.router, me.router, metrics.router):
+        app.include_router(router)
+    _add_docs(app, public=settings.gateway.public_docs)
+    return app
+
+
+def _add_docs(app: FastAPI, *, public: bool) -> None:
+    """OpenAPI and Swagger UI; behind a token unless public_docs (development) is set."""
+    guard = [] if public else [Depends(current_user)]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=guard)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=guard)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Cradle API")

@@ -1,0 +1,63 @@
+"""Request dependencies: the gateway state and the signed-in user."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import redis
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from services.auth import User
+from services.gateway.state import GatewayState
+
+log = logging.getLogger("cradle.auth")
+bearer = HTTPBearer(auto_error=False, description="A token from 'cradle users add'.")
+
+
+def get_state(request: Request) -> GatewayState:
+    state: GatewayState = request.app.state.cradle
+    return state
+
+
+State = Annotated[GatewayState, Depends(get_state)]
+
+
+def _refuse(request: Request, why: str) -> HTTPException:
+    # Never log the token itself: only that it was missing or wrong.
+    client = request.client.host if request.client else "-"
+    log.warning("unauthorised request", extra={"path": request.url.path, "why": why, "client": client})
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail=f"{why}: send 'Authorization: Bearer <token>' with a token from 'cradle users add'",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def current_user(
+    request: Request,
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    if credentials is None or not credentials.credentials:
+        raise _refuse(request, "missing bearer token")
+    token = credentials.credentials
+    try:
+        user = state.users.verify(token)
+    except (redis.RedisError, OSError) as exc:
+        user = state.recently_verified(token)
+        if user is None:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                detail=f"cannot check tokens: Redis is unreachable ({type(exc).__name__})",
+            ) from exc
+        return user
+    if user is None:
+        raise _refuse(request, "unknown or revoked token")
+    state.remember(token, user)
+    request.state.user = user.name
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
