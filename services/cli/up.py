@@ -1,0 +1,147 @@
+"""`cradle up` starts the stack on this machine; `cradle status` says how it is."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from typing import Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.cli.common import settings_or_exit
+from services.redis_runtime import RedisUnavailable, connect, reachable
+from services.settings import Settings
+from services.stack import Stack, pid_alive, read_state
+from workers.celery_app import QUEUES, create_celery
+
+console = Console()
+
+
+def _gateway_up(url: str) -> bool:
+    try:
+        return httpx.get(url + "/health", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _workers_answering(settings: Settings, redis_url: str, timeout: float = 1.0) -> set[str]:
+    celery = create_celery(settings, redis_url, include=False)
+    try:
+        replies = celery.control.ping(timeout=timeout)
+    except Exception:
+        return set()
+    finally:
+        celery.close()
+    return {name.split("@")[0] for reply in replies for name in reply}
+
+
+def _wait_until_ready(stack: Stack, stopping: threading.Event, timeout_s: float = 120) -> bool:
+    url = f"http://{stack.settings.gateway.host}:{stack.settings.gateway.port}"
+    deadline = time.monotonic() + timeout_s
+    gateway, queues = False, set[str]()
+    with console.status("starting workers and gateway") as status:
+        while time.monotonic() < deadline and not stopping.is_set():
+            gateway = gateway or _gateway_up(url)
+            queues = _workers_answering(stack.settings, stack.redis_url)
+            missing = [q for q in QUEUES if q not in queues] + ([] if gateway else ["gateway"])
+            if not missing:
+                return True
+            status.update(f"waiting for {', '.join(missing)}")
+            for line in stack.supervise_once():
+                console.print(f"[yellow]{line}[/]")
+            time.sleep(0.5)
+    return False
+
+
+def up() -> None:
+    """Start Redis (configured or embedded), the Celery workers and the gateway; Ctrl-C stops."""
+    settings = settings_or_exit()
+    running = read_state(settings)
+    if running:
+        console.print(f"[yellow]Cradle is already running (supervisor pid {running['pid']}).[/]")
+        raise typer.Exit(1)
+    stopping = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    stack = Stack(settings)
+    try:
+        stack.start_redis()
+    except RedisUnavailable as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    where = "embedded, data in " + str(settings.data_dir / "redis") if stack.embedded else "configured"
+    console.print(f"Redis: {stack.redis_url} ({where})")
+    stack.start()
+    try:
+        if _wait_until_ready(stack, stopping):
+            _print_table(settings, read_state(settings) or {})
+            console.print(f"[bold green]Cradle is up.[/] Logs: {settings.log_dir}. Ctrl-C stops it.")
+        elif not stopping.is_set():
+            console.print(f"[red]Not everything started; see the logs in {settings.log_dir}.[/]")
+        while not stopping.is_set():
+            for line in stack.supervise_once():
+                console.print(f"[yellow]{line}[/]")
+            stopping.wait(1.0)
+    finally:
+        with console.status("stopping Cradle"):
+            stack.stop()
+        console.print("Cradle stopped.")
+
+
+def _print_table(settings: Settings, state: dict[str, Any]) -> bool:
+    """Print each part's state; returns whether everything is up."""
+    table = Table("part", "state", "pid", "detail")
+    ok = True
+    redis_url = state.get("redis_url", "")
+    redis_ok = bool(redis_url) and reachable(redis_url)
+    table.add_row(
+        "redis", _mark(redis_ok), "-",
+        redis_url + (" (embedded)" if state.get("redis_embedded") else ""),
+    )
+    ok &= redis_ok
+    answering = _workers_answering(settings, redis_url) if redis_ok else set()
+    for name, part in state.get("parts", {}).items():
+        alive = pid_alive(int(part.get("pid") or 0))
+        detail = part["log"]
+        if name.startswith("worker-"):
+            answers = name.removeprefix("worker-") in answering
+            alive = alive and answers
+            detail = ("answers ping; " if answers else "no ping reply; ") + detail
+        elif name == "gateway":
+            up = alive and _gateway_up(state["gateway_url"])
+            alive = up
+            detail = state["gateway_url"] + "; " + detail
+        if part.get("restarts"):
+            detail += f"; restarted {part['restarts']} times"
+        ok &= alive
+        table.add_row(name, _mark(alive), str(part.get("pid")), detail)
+    if redis_ok:
+        client = connect(redis_url, settings)
+        backlog = {queue: client.llen(queue) for queue in QUEUES}
+        client.close()
+        table.caption = "queued tasks: " + ", ".join(f"{q} {n}" for q, n in backlog.items())
+    console.print(table)
+    return ok
+
+
+def _mark(ok: bool) -> str:
+    return "[green]up[/]" if ok else "[red]down[/]"
+
+
+def status() -> None:
+    """Show whether each part of the running stack is up; exit 1 when something is down."""
+    settings = settings_or_exit()
+    state = read_state(settings)
+    if not state:
+        console.print("Cradle is not running here ('cradle up' starts it).")
+        raise typer.Exit(3)
+    if not _print_table(settings, state):
+        raise typer.Exit(1)

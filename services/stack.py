@@ -1,0 +1,225 @@
+"""Running Cradle's processes on one machine: what `cradle up` supervises.
+
+Each part is a child process in its own session (so Ctrl-C reaches only the supervisor,
+which then stops the parts in reverse order), with its output in data_dir/logs/NAME.log.
+A part that dies is restarted with backoff. The running stack is described in
+data_dir/run/stack.json, which `cradle status` and the other commands read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from services.redis_runtime import EmbeddedRedis, connect, reachable, resolve
+from services.settings import Settings
+
+
+@dataclass
+class Part:
+    """One supervised process."""
+
+    name: str
+    argv: list[str]
+    log_file: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self) -> None:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as sink:
+            self.process = subprocess.Popen(
+                self.argv,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout_s: float) -> None:
+        if not self.alive():
+            return
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def _die_with_parent() -> None:
+    """Linux: the part gets SIGTERM if the supervisor itself is killed (no orphans)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def state_file(settings: Settings) -> Path:
+    return settings.run_dir / "stack.json"
+
+
+def read_state(settings: Settings) -> dict[str, Any] | None:
+    """The running stack's description, or None when no supervisor is alive."""
+    path = state_file(settings)
+    try:
+        state: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return state if pid_alive(int(state.get("pid", 0))) else None
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def redis_for_cli(settings: Settings) -> Iterator[redis.Redis]:
+    """A Redis client for a one-off command: the configured server, the running stack's,
+    or, when no stack runs, the embedded server on the same data folder for a moment."""
+    url = settings.redis.url
+    if url and reachable(url):
+        client = connect(url, settings)
+        yield client
+        client.close()
+        return
+    state = read_state(settings)
+    if state and reachable(state["redis_url"]):
+        client = connect(state["redis_url"], settings)
+        yield client
+        client.close()
+        return
+    with EmbeddedRedis(settings.data_dir / "redis") as server:
+        client = connect(server.url, settings)
+        yield client
+        client.close()
+
+
+@dataclass
+class Stack:
+    """The parts of Cradle on this machine, started in order and stopped in reverse."""
+
+    settings: Settings
+    parts: list[Part] = field(default_factory=list)
+    redis_url: str = ""
+    embedded: EmbeddedRedis | None = None
+
+    def child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            CRADLE_REDIS__URL=self.redis_url,
+            CRADLE_DATA_DIR=str(self.settings.data_dir.resolve()),
+            CRADLE_MODELS__DIR=str(self.settings.models_dir),
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def plan(self) -> list[Part]:
+        """The processes to run, in start order."""
+        python, c, logs, env = sys.executable, self.settings.celery, self.settings.log_dir, self.child_env()
+        parts = [
+            Part(
+                f"worker-{queue}",
+                [
+                    python, "-m", "celery", "-A", "workers.celery_app", "worker",
+                    "-Q", queue, "-n", f"{queue}@%h", "--concurrency", str(concurrency),
+                    "--pool", "prefork", "--loglevel", "INFO", "-O", "fair",
+                ],
+                logs / f"worker-{queue}.log",
+                env,
+            )
+            for queue, concurrency in (
+                ("default", c.default_concurrency),
+                ("vision", c.vision_concurrency),
+                ("speech", c.speech_concurrency),
+            )
+        ]
+        parts.append(Part("gateway", [python, "-m", "services.gateway"], logs / "gateway.log", env))
+        return parts
+
+    def start_redis(self) -> None:
+        self.redis_url, self.embedded = resolve(self.settings, self.settings.log_dir / "redis.log")
+
+    def start(self) -> None:
+        self.settings.log_dir.mkdir(parents=True, exist_ok=True)
+        self.parts = self.plan()
+        for part in self.parts:
+            part.start()
+        self.write_state()
+
+    def write_state(self) -> None:
+        gateway = self.settings.gateway
+        state = {
+            "pid": os.getpid(),
+            "started_at": time.time(),
+            "redis_url": self.redis_url,
+            "redis_embedded": self.embedded is not None,
+            "gateway_url": f"http://{gateway.host}:{gateway.port}",
+            "parts": {
+                part.name: {"pid": part.pid, "log": str(part.log_file), "restarts": part.restarts}
+                for part in self.parts
+            },
+        }
+        path = state_file(self.settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(".tmp")
+        scratch.write_text(json.dumps(state, indent=2))
+        scratch.replace(path)
+
+    def supervise_once(self) -> list[str]:
+        """Restart parts that died (with backoff); returns what happened, for the console."""
+        news = []
+        now = time.monotonic()
+        for part in self.parts:
+            if part.alive():
+                continue
+            if part.next_start == 0.0:
+                code = part.process.returncode if part.process else None
+                delay = min(60.0, 2.0 ** min(part.restarts, 6))
+                part.next_start = now + delay
+                news.append(f"{part.name} exited ({code}); restarting in {delay:.0f} s, see {part.log_file}")
+            elif now >= part.next_start:
+                part.restarts += 1
+                part.next_start = 0.0
+                part.start()
+                news.append(f"{part.name} restarted (pid {part.pid})")
+                self.write_state()
+        return news
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        for part in reversed(self.parts):
+            part.stop(timeout_s)
+        if self.embedded:
+            self.embedded.stop()
+        with contextlib.suppress(FileNotFoundError):
+            state_file(self.settings).unlink()
