@@ -108,6 +108,7 @@ class Subscriber:
     def poll(self) -> int:
         """Take over stale entries, then read new ones; returns how many were processed."""
         entries = self._reclaim()
+        reclaimed = bool(entries)
         if not entries:
             reply = self.client.xreadgroup(
                 self.group,
@@ -119,7 +120,8 @@ class Subscriber:
             streams: list[Any] = reply or []  # type: ignore[assignment]
             entries = [entry for _stream, batch in streams for entry in batch]
         for entry_id, fields in entries:
-            self._process(_text(entry_id), {_text(k): _text(v) for k, v in fields.items()})
+            fields = {_text(k): _text(v) for k, v in fields.items()}
+            self._process(_text(entry_id), fields, reclaimed)
         return len(entries)
 
     def _reclaim(self) -> list[tuple[Any, dict[Any, Any]]]:
@@ -141,12 +143,13 @@ class Subscriber:
         )
         return int(pending[0]["times_delivered"]) if pending else 1
 
-    def _process(self, entry_id: str, fields: dict[str, str]) -> None:
+    def _process(self, entry_id: str, fields: dict[str, str], reclaimed: bool) -> None:
         try:
             event = parse_event(fields)
         except MalformedEvent as exc:
             log.error("malformed event %s parked: %s", entry_id, exc)
-            self._park(entry_id, fields, reason=str(exc), deliveries=self._deliveries(entry_id))
+            deliveries = self._deliveries(entry_id) if reclaimed else 1
+            self._park(entry_id, fields, reason=str(exc), deliveries=deliveries)
             return
         done_key = self._done_key(event.id)
         effects = self.client.pipeline(transaction=True)
@@ -157,7 +160,8 @@ class Subscriber:
             effects.reset()
             self._skip_duplicate(entry_id)
             return
-        deliveries = self._deliveries(entry_id)
+        # A new entry is on its first delivery; only a reclaimed one needs counting.
+        deliveries = self._deliveries(entry_id) if reclaimed else 1
         if deliveries > self.settings.max_deliveries:
             effects.reset()
             log.error("event %s failed %d times; parked", event.id, deliveries - 1)
