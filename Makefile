@@ -9,7 +9,7 @@ up: setup
 
 lint: setup
 	.venv/bin/ruff check .
-	.venv/bin/mypy services workers models chatbot/actions
+	.venv/bin/mypy services workers models bench
 	docker-compose -f docker-compose.yml config -q
 
 test: lint
