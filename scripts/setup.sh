@@ -37,22 +37,33 @@ if [ -z "$PY" ]; then
 fi
 [ -n "$PY" ] || { echo "Python 3.11 is needed (pyenv install 3.11)"; exit 1; }
 KEY=$( (cat requirements.lock; "$PY" -VV) | sha256sum | cut -c1-12)
-VENV=$CACHE/venvs/main-$KEY
-if [ ! -f "$VENV/.complete" ]; then
-  say "building the Python environment in $VENV (once per requirements.lock)"
-  rm -rf "$VENV"
-  "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade "pip>=24" "setuptools>=69" wheel
-  "$VENV/bin/pip" install -q --no-deps -r requirements.lock
-  "$VENV/bin/pip" check >/dev/null || "$VENV/bin/pip" check || true
-  touch "$VENV/.complete"
+DEPS=$CACHE/venvs/main-$KEY
+if [ ! -f "$DEPS/.complete" ]; then
+  say "building the dependency environment in $DEPS (once per requirements.lock)"
+  rm -rf "$DEPS"
+  "$PY" -m venv "$DEPS"
+  "$DEPS/bin/pip" install -q --upgrade "pip>=24" "setuptools>=77" wheel
+  "$DEPS/bin/pip" install -q --no-deps -r requirements.lock
+  touch "$DEPS/.complete"
 fi
-ln -sfn "$VENV" .venv
-# The environment is shared by clones; point its editable install at this one.
-here=$(cd / && "$ROOT/.venv/bin/python" -c 'import services, pathlib; print(pathlib.Path(services.__file__).parent.parent)' 2>/dev/null || true)
-if [ "$here" != "$ROOT" ] || [ ! -x .venv/bin/cradle ]; then
-  say "installing this checkout into the environment"
-  .venv/bin/pip install -q --no-deps --no-build-isolation -e . >/dev/null 2>&1
+# Each clone gets its own small .venv that sees the cached dependencies through a .pth
+# file and holds only this checkout (editable), so clones never fight over one install.
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.deps 2>/dev/null)" != "$DEPS" ] || [ ! -x .venv/bin/cradle ]; then
+  say "making .venv for this checkout"
+  rm -rf .venv
+  "$PY" -m venv --without-pip .venv
+  site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  deps_site=$("$DEPS/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  echo "import site; site.addsitedir('$deps_site')" > "$site/cradle_deps.pth"
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . >/dev/null 2>&1 \
+    || .venv/bin/python -m pip install --no-deps --no-build-isolation -e .
+  # The tools, run by this .venv's Python so they see this checkout.
+  for tool in pytest mypy celery uvicorn; do
+    printf '#!/bin/sh\nexec "$(dirname "$0")/python" -m %s "$@"\n' "$tool" > ".venv/bin/$tool"
+    chmod +x ".venv/bin/$tool"
+  done
+  ln -sf "$DEPS/bin/ruff" .venv/bin/ruff
+  echo "$DEPS" > .venv/.deps
 fi
 
 # -- Offline model assets (weights from registry packages, checked by checksum).
