@@ -200,6 +200,10 @@ class Stack:
         """Restart parts that died (with backoff); returns what happened, for the console."""
         news = []
         now = time.monotonic()
+        if self.embedded and self.embedded.process and self.embedded.process.poll() is not None:
+            # Same port and data folder: the parts reconnect and nothing stored is lost.
+            news.append(f"embedded Redis exited ({self.embedded.process.returncode}); restarting it")
+            self.embedded.start()
         for part in self.parts:
             if part.alive():
                 continue

@@ -51,6 +51,19 @@ def test_up_starts_the_stack_and_status_sees_it(tmp_path: Path) -> None:
         token = added.stdout.strip().splitlines()[-1]
         me = httpx.get(f"http://127.0.0.1:{port}/api/me", headers={"Authorization": f"Bearer {token}"})
         assert me.json()["name"] == "Anna"
+
+        # a part that dies is restarted by the supervisor
+        os.kill(state["parts"]["gateway"]["pid"], signal.SIGKILL)
+        def restarted() -> bool:
+            parts = json.loads((tmp_path / "run" / "stack.json").read_text())["parts"]
+            return parts["gateway"]["restarts"] == 1 and cradle("status", env=env).returncode == 0
+
+        wait_for(
+            restarted,
+            timeout=60, interval=0.5, what="the gateway to be restarted",
+        )
+        state = json.loads((tmp_path / "run" / "stack.json").read_text())
+        pids = [part["pid"] for part in state["parts"].values()]
     finally:
         up.send_signal(signal.SIGINT)
         code = up.wait(60)
