@@ -3,18 +3,21 @@ stop it), settings pointing at it, and a real Celery worker process."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from celery import Celery
 
 from services.redis_runtime import EmbeddedRedis, connect
 from services.settings import Settings, load_settings
+from workers.celery_app import create_celery
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,28 +77,57 @@ def child_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def celery_worker(redis_server: EmbeddedRedis, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker (prefork, one child) on the default queue, with test tasks."""
-    env = child_env(
-        redis_server.url, tmp_path / "data", CRADLE_CELERY__EXTRA_INCLUDE='["tests.workers.tasks"]'
-    )
-    log_file = (tmp_path / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-            "-Q", "default", "-c", "1", "-P", "prefork", "-n", f"test-{os.getpid()}@%h",
-            "--loglevel", "INFO", "--without-mingle", "--without-gossip",
-        ],
-        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-    )
-    yield worker
-    worker.terminate()
-    try:
-        worker.wait(20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
-    log_file.close()
+def start_worker(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Starts real Celery workers (prefork, one child) on the session's Redis; stops them after."""
+    workers: list[subprocess.Popen[bytes]] = []
+    logs = []
+
+    def start(queue: str = "default", **env_overrides: str) -> subprocess.Popen[bytes]:
+        env = child_env(
+            redis_server.url, tmp_path / "data",
+            CRADLE_CELERY__EXTRA_INCLUDE='["tests.workers.tasks"]', **env_overrides,
+        )
+        log_file = (tmp_path / f"worker-{queue}-{len(workers)}.log").open("wb")
+        logs.append(log_file)
+        worker = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+                "-Q", queue, "-c", "1", "-P", "prefork", "-n", f"test-{queue}-{len(workers)}@%h",
+                "--loglevel", "INFO", "--without-mingle", "--without-gossip",
+            ],
+            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        )
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    for log_file in logs:
+        log_file.close()
+
+
+@pytest.fixture
+def sender(settings: Settings) -> Iterator[Celery]:
+    """A Celery app that sends tasks to the test workers (and reads their results)."""
+    app = create_celery(settings, include=False)
+    yield app
+    gc.collect()  # results unsubscribe from Redis when collected: do it while Redis is up
+    app.close()
+
+
+@pytest.fixture
+def celery_worker(start_worker: Callable[..., subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    """A real Celery worker on the default queue, with the test tasks."""
+    return start_worker("default")
 
 
 def wait_for(condition, timeout: float = 30.0, interval: float = 0.05, what: str = "condition"):  # type: ignore[no-untyped-def]

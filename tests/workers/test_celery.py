@@ -7,25 +7,23 @@ import signal
 import subprocess
 
 import redis
+from celery import Celery
 
 from services.settings import Settings
 from tests.conftest import wait_for
 from workers.celery_app import create_celery
 
 
-def test_ping_goes_through_a_real_worker(settings: Settings, celery_worker: subprocess.Popen[bytes]) -> None:
-    celery = create_celery(settings, include=False)
-    result = celery.send_task("workers.health.ping").get(timeout=60)
+def test_ping_goes_through_a_real_worker(sender: Celery, celery_worker: subprocess.Popen[bytes]) -> None:
+    result = sender.send_task("workers.health.ping").get(timeout=60)
     assert result["pong"] is True
     assert result["pid"] != os.getpid() and result["pid"] != celery_worker.pid  # ran in a pool child
-    celery.close()
 
 
 def test_task_of_a_killed_worker_process_is_redelivered_and_completes(
-    settings: Settings, client: redis.Redis, celery_worker: subprocess.Popen[bytes]
+    sender: Celery, client: redis.Redis, celery_worker: subprocess.Popen[bytes]
 ) -> None:
-    celery = create_celery(settings, include=False)
-    result = celery.send_task("tests.hold", args=["job", 60])
+    result = sender.send_task("tests.hold", args=["job", 60])
     first_pid = int(wait_for(lambda: client.lindex("job:pids", 0), timeout=60, what="the task to start"))
     os.kill(first_pid, signal.SIGKILL)
     outcome = result.get(timeout=60)
@@ -33,7 +31,6 @@ def test_task_of_a_killed_worker_process_is_redelivered_and_completes(
     assert outcome["pid"] != first_pid
     assert client.get("job:finished") == "1"  # the killed attempt never finished
     assert celery_worker.poll() is None  # the worker itself lives on
-    celery.close()
 
 
 def test_configuration_is_at_least_once_and_json_only(settings: Settings) -> None:
