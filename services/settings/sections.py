@@ -155,6 +155,14 @@ class ModelSettings(Section):
     device: Literal["auto", "cpu", "cuda"] = Field(
         default="auto", description="Where models run: auto picks CUDA when present."
     )
+    mood_checkpoint: Path | None = Field(
+        default=None,
+        description="The family's trained mood model; empty: the demo model under "
+        "models.dir/mood/demo.pt, trained at set-up on synthetic faces.",
+    )
+    vision_batch: int = Field(
+        default=16, ge=1, le=256, description="Most frames the vision worker puts through one pass."
+    )
 
 
 class RasaSettings(Section):

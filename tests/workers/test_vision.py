@@ -1,0 +1,93 @@
+"""The vision worker through real Redis and a real Celery worker: frames in, moods out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+from celery.exceptions import TimeoutError as CeleryTimeout
+from PIL import Image
+
+from models.mood.config import MoodConfig
+from models.mood.model import build_model, save_model
+from services.bus.events import FrameCaptured, parse_event
+from services.settings import Settings
+from tests.conftest import ROOT
+
+MODELS = ROOT / "var" / "models"
+
+
+@pytest.fixture(scope="module")
+def mood_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A head-only checkpoint on the real ImageNet backbone (its head is untrained: these
+    tests are about the seam, not accuracy)."""
+    if not (MODELS / "backbones" / "mobilenet_v2-b0353104.pth").is_file():
+        pytest.skip("MobileNetV2 weights missing: run `make setup` (cradle assets fetch)")
+    model = build_model(MoodConfig(image_size=96), weights_dir=MODELS)
+    return save_model(model, tmp_path_factory.mktemp("mood") / "mood.pt", head_only=True)
+
+
+def frame(frame_id: str, path: str) -> dict[str, object]:
+    return FrameCaptured(
+        frame_id=frame_id, camera="cot", child="Mia", path=path, captured_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+
+
+def events_on(client: redis.Redis, settings: Settings) -> list[dict[str, str]]:
+    return [fields for _id, fields in client.xrange(settings.bus.stream)]
+
+
+def test_frames_become_mood_events_and_bad_frames_failure_events(
+    settings: Settings, sender: Celery, client: redis.Redis, tmp_path: Path, mood_checkpoint: Path,
+    start_worker: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    frames_dir = tmp_path / "data" / "frames"
+    (frames_dir / "cot").mkdir(parents=True)
+    for name, colour in (("a.jpg", (200, 150, 120)), ("b.jpg", (30, 30, 60))):
+        Image.new("RGB", (128, 128), colour).save(frames_dir / "cot" / name)
+    (frames_dir / "cot" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    worker = start_worker(
+        "vision", CRADLE_MODELS__MOOD_CHECKPOINT=str(mood_checkpoint), CRADLE_MODELS__DIR=str(MODELS)
+    )
+    celery = sender
+    batch = [
+        frame("f-a", "cot/a.jpg"), frame("f-broken", "cot/broken.jpg"),
+        frame("f-b", "cot/b.jpg"), frame("f-escape", "../../../etc/passwd"),
+    ]
+    returned = celery.send_task("workers.vision.analyse_frames", args=[batch]).get(timeout=180)
+
+    published = [parse_event(fields) for fields in events_on(client, settings)]
+    assert [e.model_dump(mode="json") for e in published] == returned
+    assert [(e.type, e.frame_id) for e in published] == [  # type: ignore[attr-defined]
+        ("mood.observed", "f-a"), ("frame.failed", "f-broken"),
+        ("mood.observed", "f-b"), ("frame.failed", "f-escape"),
+    ]
+    for event in (published[0], published[2]):
+        assert set(event.probabilities) == {"feed", "happy", "upset", "sleep"}  # type: ignore[attr-defined]
+        assert sum(event.probabilities.values()) == pytest.approx(1.0, abs=1e-4)  # type: ignore[attr-defined]
+        assert event.mood == max(event.probabilities, key=event.probabilities.get)  # type: ignore[attr-defined]
+        assert event.model_version.startswith("mood-")  # type: ignore[attr-defined]
+    assert "cannot decode" in published[1].error  # type: ignore[attr-defined]
+    assert "outside the frames folder" in published[3].error  # type: ignore[attr-defined]
+
+    # Redelivery publishes the same ids, so consumers count each frame once.
+    again = celery.send_task("workers.vision.analyse_frames", args=[batch]).get(timeout=60)
+    assert [e["id"] for e in again] == [e["id"] for e in returned]
+
+    # A malformed message fails that task only; the worker keeps serving.
+    bad = celery.send_task("workers.vision.analyse_frames", args=[[{"frame_id": 3}]])
+    with pytest.raises(Exception, match=r"not a frame\.captured event"):
+        bad.get(timeout=60)
+    try:
+        ok = celery.send_task("workers.vision.analyse_frames", args=[[frame("f-c", "cot/a.jpg")]])
+        assert ok.get(timeout=60)[0]["type"] == "mood.observed"
+    except CeleryTimeout:
+        pytest.fail("the vision worker stopped serving after a bad message")
+    assert worker.poll() is None
+    assert json.loads(events_on(client, settings)[-1]["event"])["frame_id"] == "f-c"
