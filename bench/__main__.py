@@ -17,7 +17,11 @@ def main(names: list[str]) -> None:
         if name not in known:
             sys.exit(f"no benchmark {name!r}; known: {', '.join(known)}")
         print(f"== bench {name}", flush=True)
-        importlib.import_module(f"bench.{name}").main()
+        module = importlib.import_module(f"bench.{name}")
+        if hasattr(module, "get_args_parser"):  # benchmarks with options run on their defaults
+            module.main(module.get_args_parser().parse_args([]))
+        else:
+            module.main()
 
 
 if __name__ == "__main__":
