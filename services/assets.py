@@ -123,8 +123,11 @@ def _sha256(path: Path) -> str:
 
 
 def _folder(asset: Asset, models_dir: Path) -> Path:
+    """The folder the asset's files go to: dest itself, or its parent when dest is the
+    one file the asset holds (a dotted folder name like tiny.en-ct2 is still a folder)."""
     dest = models_dir / asset.dest
-    return dest.parent if dest.suffix else dest
+    single_file = len(asset.members) == 1 and Path(asset.members[0]).name == dest.name
+    return dest.parent if single_file else dest
 
 
 def is_present(asset: Asset, models_dir: Path) -> bool:
