@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import assets, doctor, mood, up, users
+from services.cli import assets, doctor, mood, speech, up, users
 
 app = typer.Typer(
     help="Cradle: a private, self-hosted family assistant for the nursery.",
@@ -17,6 +17,7 @@ app.command()(doctor.doctor)
 app.add_typer(users.app, name="users")
 app.add_typer(assets.app, name="assets")
 app.add_typer(mood.app, name="mood")
+app.add_typer(speech.app, name="speech")
 
 if __name__ == "__main__":
     app()
