@@ -16,7 +16,7 @@ from kombu import Queue
 from services.settings import Settings, get_settings
 
 QUEUES = ("default", "vision", "speech")
-TASK_MODULES = ["workers.health", "workers.vision"]
+TASK_MODULES = ["workers.health", "workers.vision", "workers.speech"]
 
 
 def celery_config(settings: Settings, redis_url: str) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from services.settings.sections import (
     ModelSettings,
     RasaSettings,
     RedisSettings,
+    SpeechSettings,
 )
 
 ENV_PREFIX = "CRADLE_"
@@ -74,6 +75,7 @@ class Settings(BaseSettings):
     camera: CameraSettings = Field(default_factory=CameraSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
     rasa: RasaSettings = Field(default_factory=RasaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
@@ -119,6 +121,16 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.models.dir.resolve()
+
+    @property
+    def audio_dir(self) -> Path:
+        """Voice uploads waiting for the speech worker (removed once transcribed)."""
+        return (self.data_dir / "audio").resolve()
+
+    @property
+    def replies_dir(self) -> Path:
+        """Spoken replies, cached by text."""
+        return (self.data_dir / "replies").resolve()
 
     @property
     def frames_dir(self) -> Path:

@@ -165,6 +165,45 @@ class ModelSettings(Section):
     )
 
 
+class SpeechSettings(Section):
+    backend: Literal["faster", "openai"] = Field(
+        default="faster",
+        description="Whisper implementation: faster (CTranslate2, int8 on CPU) or openai "
+        "(the reference PyTorch code, from a checkpoint converted at first use).",
+    )
+    model: str = Field(
+        default="base", min_length=1, max_length=300,
+        description="Whisper model: tiny.en, base, or a path to local weights.",
+    )
+    language: str | None = Field(
+        default=None, max_length=10, description="Spoken language (en, fr, ...); empty detects it."
+    )
+    beam_size: int = Field(default=1, ge=1, le=10, description="Beam width; 1 decodes greedily.")
+    initial_prompt: str | None = Field(
+        default=None, max_length=500,
+        description="The family's words (the child's name, game names) to help spelling.",
+    )
+    threads: int = Field(
+        default=0, ge=0, le=256, description="CPU threads for recognition; 0 lets the library choose."
+    )
+    max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024,
+        description="Largest voice upload accepted, in bytes.",
+    )
+    max_seconds: float = Field(
+        default=60.0, gt=0, le=600, description="Longest voice message accepted, in seconds."
+    )
+    timeout_s: float = Field(
+        default=60.0, gt=0, le=600, description="Seconds the gateway waits for a transcript."
+    )
+    tts_engine: Literal["piper", "espeak"] = Field(
+        default="piper", description="Voice of spoken replies: piper (natural) or espeak-ng."
+    )
+    tts_format: Literal["ogg", "wav"] = Field(
+        default="ogg", description="Audio format of spoken replies (ogg/opus is ten times smaller)."
+    )
+
+
 class RasaSettings(Section):
     enabled: bool = Field(
         default=False,

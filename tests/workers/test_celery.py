@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import redis
 from celery import Celery
@@ -40,3 +41,14 @@ def test_configuration_is_at_least_once_and_json_only(settings: Settings) -> Non
     assert conf.accept_content == ["json"]
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
     assert conf.task_routes["workers.vision.*"] == {"queue": "vision"}
+
+
+def test_spoken_replies_are_pruned_oldest_first(tmp_path: Path) -> None:
+    from workers.speech import prune_replies
+
+    for age, name in enumerate(["new", "mid", "old"]):
+        path = tmp_path / f"{name}.ogg"
+        path.write_bytes(b"x")
+        os.utime(path, (1_000_000 - age, 1_000_000 - age))
+    assert prune_replies(tmp_path, keep=2) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mid.ogg", "new.ogg"]

@@ -1,0 +1,159 @@
+"""Voice: `POST /api/transcribe` (words only) and `POST /api/voice` (words, the assistant's
+reply and the reply spoken), with the latency of each stage logged and returned."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, HTTPException, UploadFile, status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from models.speech.asr import NO_SPEECH_REPLY
+from services.gateway.chat import ChatUnavailable, reply
+from services.gateway.deps import CurrentUser, State
+from services.gateway.state import GatewayState
+
+router = APIRouter(prefix="/api", tags=["voice"])
+log = logging.getLogger("cradle.voice")
+
+# What the speech worker reports for a bad upload -> the HTTP answer.
+UPLOAD_ERRORS = {
+    "EmptyAudio": status.HTTP_400_BAD_REQUEST,
+    "CorruptAudio": status.HTTP_400_BAD_REQUEST,
+    "UnsupportedAudio": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    "AudioTooLarge": status.HTTP_413_CONTENT_TOO_LARGE,
+    "AudioTooLong": status.HTTP_413_CONTENT_TOO_LARGE,
+}
+
+
+class Segment(BaseModel):
+    start: float
+    end: float
+    text: str
+
+
+class TranscriptOut(BaseModel):
+    transcript: str
+    language: str
+    duration_s: float
+    segments: list[Segment]
+    backend: str
+    timings_ms: dict[str, float]
+
+
+class VoiceReply(TranscriptOut):
+    reply_text: str | None
+    reply_audio_url: str | None
+
+
+Audio = Annotated[UploadFile, File(description="A recorded voice message (wav, webm, ogg, mp3, m4a).")]
+
+
+async def _store(state: GatewayState, audio: UploadFile) -> str:
+    limit = state.settings.speech.max_bytes
+    data = await audio.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"the upload is over the {limit}-byte limit"
+        )
+    if not data:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the upload is empty: send a recorded audio file")
+    audio_id = uuid.uuid4().hex
+    folder = state.settings.audio_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / audio_id).write_bytes(data)
+    return audio_id
+
+
+def _wait(state: GatewayState, name: str, args: list[Any]) -> Any:
+    result = state.celery.send_task(name, args=args)
+    try:
+        return result.get(timeout=state.settings.speech.timeout_s)
+    finally:
+        result.forget()
+
+
+async def _transcribe(
+    state: GatewayState, audio: UploadFile, user: str, timings: dict[str, float]
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    audio_id = await _store(state, audio)
+    timings["upload"] = round((time.perf_counter() - started) * 1000, 1)
+    started = time.perf_counter()
+    try:
+        outcome = await run_in_threadpool(_wait, state, "workers.speech.transcribe", [audio_id, user])
+    except Exception as exc:
+        log.exception("speech worker failed")
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"speech recognition is unavailable: {type(exc).__name__}"
+        ) from exc
+    finally:
+        (state.settings.audio_dir / audio_id).unlink(missing_ok=True)
+    timings["asr"] = round((time.perf_counter() - started) * 1000, 1)
+    if not outcome["ok"]:
+        code = UPLOAD_ERRORS.get(outcome["error"], status.HTTP_400_BAD_REQUEST)
+        raise HTTPException(code, outcome["message"])
+    transcript: dict[str, Any] = outcome["transcript"]
+    return transcript
+
+
+def _out(transcript: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
+    return {
+        "transcript": transcript["text"],
+        "language": transcript["language"],
+        "duration_s": transcript["duration"],
+        "segments": transcript["segments"],
+        "backend": transcript["backend"],
+        "timings_ms": timings,
+    }
+
+
+@router.post("/transcribe", response_model=TranscriptOut, summary="A voice message's words")
+async def transcribe(audio: Audio, user: CurrentUser, state: State) -> dict[str, Any]:
+    timings: dict[str, float] = {}
+    transcript = await _transcribe(state, audio, user.name, timings)
+    log.info("transcribed", extra={"timings_ms": timings, "seconds": transcript["duration"]})
+    return _out(transcript, timings)
+
+
+@router.post("/voice", response_model=VoiceReply, summary="Ask by voice; get words and a spoken reply")
+async def voice(audio: Audio, user: CurrentUser, state: State) -> dict[str, Any]:
+    timings: dict[str, float] = {}
+    transcript = await _transcribe(state, audio, user.name, timings)
+    started = time.perf_counter()
+    if transcript["text"]:
+        try:
+            reply_text = await reply(state.http, state.settings.rasa, user.name, transcript["text"])
+        except ChatUnavailable as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    else:
+        reply_text = NO_SPEECH_REPLY
+    timings["chatbot"] = round((time.perf_counter() - started) * 1000, 1)
+    reply_audio_url = None
+    if reply_text:
+        started = time.perf_counter()
+        try:
+            spoken = await run_in_threadpool(_wait, state, "workers.speech.speak", [reply_text])
+            reply_audio_url = f"/api/voice/replies/{spoken['file']}"
+        except Exception:
+            log.exception("the reply could not be spoken; answering in words only")
+        timings["tts"] = round((time.perf_counter() - started) * 1000, 1)
+    log.info("voice round trip", extra={"timings_ms": timings, "seconds": transcript["duration"]})
+    return {**_out(transcript, timings), "reply_text": reply_text, "reply_audio_url": reply_audio_url}
+
+
+@router.get("/voice/replies/{name}", summary="A spoken reply", response_class=FileResponse)
+def spoken_reply(name: str, _user: CurrentUser, state: State) -> FileResponse:
+    stem, _, suffix = name.partition(".")
+    if len(stem) != 64 or not all(c in "0123456789abcdef" for c in stem) or suffix not in ("ogg", "wav"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such reply")
+    path = Path(state.settings.replies_dir) / name
+    if not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such reply")
+    return FileResponse(path, media_type="audio/ogg" if suffix == "ogg" else "audio/wav")

@@ -1,0 +1,99 @@
+"""Speech tasks: a voice upload (by reference) to its transcript, and text to spoken audio.
+
+The gateway stores an upload under data_dir/audio/<audio_id> and sends the id. A bad
+upload (corrupt, wrong type, too long) is the sender's mistake, not the worker's: the
+task returns it as an error the gateway turns into a 4xx, and the worker serves on.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from models.speech import (
+    AudioError,
+    AudioLimits,
+    DecodeOptions,
+    Speaker,
+    SpeechModel,
+    load_model,
+    make_engine,
+    transcribe,
+)
+from services.bus.events import SpeechTranscribed
+from workers.base import ModelTask
+from workers.celery_app import app
+
+AUDIO_ID = re.compile(r"^[0-9a-f]{32}$")
+KEEP_REPLIES = 2_000  # spoken replies kept on disk; the oldest go first
+
+
+def prune_replies(folder: Path, keep: int = KEEP_REPLIES) -> int:
+    """Delete all but the `keep` most recently written replies; returns how many went."""
+    files = sorted(folder.glob("*.*"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)
+    return max(0, len(files) - keep)
+
+
+class SpeechTask(ModelTask):
+    abstract = True
+
+    def load_model(self) -> SpeechModel:
+        speech = self.settings.speech
+        return load_model(
+            speech.model,
+            device=self.settings.models.device,
+            backend=speech.backend,
+            models_dir=self.settings.models_dir,
+            threads=speech.threads,
+        )
+
+    @cached_property
+    def speaker(self) -> Speaker:
+        speech = self.settings.speech
+        engine = make_engine(speech.tts_engine, self.settings.models_dir)
+        return Speaker(engine, speech.tts_format, cache_dir=self.settings.replies_dir)
+
+
+@app.task(name="workers.speech.transcribe", base=SpeechTask, bind=True)
+def transcribe_upload(self: SpeechTask, audio_id: str, user: str) -> dict[str, Any]:
+    """{"ok": true, "transcript": {...}} or {"ok": false, "error": kind, "message": ...}."""
+    if not AUDIO_ID.match(audio_id):
+        return {"ok": False, "error": "BadReference", "message": f"not an audio id: {audio_id!r}"}
+    path = self.settings.audio_dir / audio_id
+    if not path.is_file():
+        return {"ok": False, "error": "MissingAudio", "message": "the upload is gone; send it again"}
+    speech = self.settings.speech
+    limits = AudioLimits(max_bytes=speech.max_bytes, max_seconds=speech.max_seconds)
+    options = DecodeOptions(
+        language=speech.language, beam_size=speech.beam_size, initial_prompt=speech.initial_prompt
+    )
+    try:
+        transcript = transcribe(self.model, path.read_bytes(), limits, options)
+    except AudioError as exc:
+        return {"ok": False, "error": type(exc).__name__, "message": str(exc)}
+    self.publisher.publish(
+        SpeechTranscribed(
+            id=audio_id,  # a redelivered upload is the same event
+            audio_id=audio_id,
+            user=user,
+            text=transcript.text,
+            language=transcript.language,
+            duration_s=transcript.duration,
+            backend=transcript.backend,
+            source="speech",
+        )
+    )
+    return {"ok": True, "transcript": transcript.to_dict()}
+
+
+@app.task(name="workers.speech.speak", base=SpeechTask, bind=True)
+def speak(self: SpeechTask, text: str) -> dict[str, str]:
+    """Synthesise `text` (cached by text); returns the file name under data_dir/replies."""
+    path = self.speaker.synthesize_file(text)
+    if self.request.id and int(self.request.id[-2:], 16) < 8:  # now and then, not every call
+        prune_replies(path.parent)
+    return {"file": path.name}
