@@ -8,6 +8,7 @@ task returns it as an error the gateway turns into a 4xx, and the worker serves 
 from __future__ import annotations
 
 import re
+import time
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,10 @@ from models.speech import (
     DecodeOptions,
     Speaker,
     SpeechModel,
+    decode_audio,
     load_model,
     make_engine,
-    transcribe,
+    transcribe_samples,
 )
 from services.bus.events import SpeechTranscribed
 from workers.base import ModelTask
@@ -71,10 +73,17 @@ def transcribe_upload(self: SpeechTask, audio_id: str, user: str) -> dict[str, A
     options = DecodeOptions(
         language=speech.language, beam_size=speech.beam_size, initial_prompt=speech.initial_prompt
     )
+    started = time.perf_counter()
     try:
-        transcript = transcribe(self.model, path.read_bytes(), limits, options)
+        samples = decode_audio(path.read_bytes(), limits)
     except AudioError as exc:
         return {"ok": False, "error": type(exc).__name__, "message": str(exc)}
+    decoded = time.perf_counter()
+    transcript = transcribe_samples(self.model, samples, options)
+    timings = {
+        "decode": round((decoded - started) * 1000, 1),
+        "recognise": round((time.perf_counter() - decoded) * 1000, 1),
+    }
     self.publisher.publish(
         SpeechTranscribed(
             id=audio_id,  # a redelivered upload is the same event
@@ -87,7 +96,7 @@ def transcribe_upload(self: SpeechTask, audio_id: str, user: str) -> dict[str, A
             source="speech",
         )
     )
-    return {"ok": True, "transcript": transcript.to_dict()}
+    return {"ok": True, "transcript": transcript.to_dict(), "timings_ms": timings}
 
 
 @app.task(name="workers.speech.speak", base=SpeechTask, bind=True)

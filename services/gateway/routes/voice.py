@@ -95,10 +95,11 @@ async def _transcribe(
         ) from exc
     finally:
         (state.settings.audio_dir / audio_id).unlink(missing_ok=True)
-    timings["asr"] = round((time.perf_counter() - started) * 1000, 1)
+    timings["asr"] = round((time.perf_counter() - started) * 1000, 1)  # queue, decode, recognise
     if not outcome["ok"]:
         code = UPLOAD_ERRORS.get(outcome["error"], status.HTTP_400_BAD_REQUEST)
         raise HTTPException(code, outcome["message"])
+    timings.update({f"worker_{stage}": ms for stage, ms in outcome["timings_ms"].items()})
     transcript: dict[str, Any] = outcome["transcript"]
     return transcript
 

@@ -70,7 +70,8 @@ def test_voice_round_trip_and_bad_uploads(voice: Voice) -> None:
     body = heard.json()
     assert "front center" in body["transcript"].lower().replace(",", "")
     assert body["backend"] == "faster" and body["duration_s"] == pytest.approx(1.5, abs=0.5)
-    assert set(body["timings_ms"]) == {"upload", "asr"}
+    assert set(body["timings_ms"]) == {"upload", "asr", "worker_decode", "worker_recognise"}
+    assert body["timings_ms"]["asr"] >= body["timings_ms"]["worker_recognise"]
 
     asked = gateway.post("/api/voice", files=upload(SAMPLE.read_bytes()), headers=auth).json()
     assert "front center" in asked["transcript"].lower().replace(",", "")
