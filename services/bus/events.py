@@ -123,6 +123,42 @@ class AlertAcknowledged(Event):
     by: str
 
 
+class AlertDelivered(Event):
+    """One alert reached one caregiver on one channel (recorded once per user and channel)."""
+
+    type: Literal["alert.delivered"] = "alert.delivered"
+    alert_id: str
+    child: str
+    user: str
+    channel: str
+
+
+class AlertEscalated(Event):
+    """An urgent alert nobody acknowledged in time now goes to more caregivers (`to`;
+    "*" means everyone)."""
+
+    type: Literal["alert.escalated"] = "alert.escalated"
+    alert_id: str
+    child: str
+    kind: str
+    severity: Literal["info", "warning", "urgent"]
+    reason: str
+    level: int = Field(ge=1)
+    to: list[str]
+    frame_id: str | None = None
+
+
+class CameraOffline(Event):
+    """A camera sends no pictures. Camera ingest publishes it when the camera drops and
+    again on every retry while it stays down, with the same `since`."""
+
+    type: Literal["camera.offline"] = "camera.offline"
+    camera: str
+    child: str
+    since: datetime
+    error: str = Field(default="", max_length=500)
+
+
 AnyEvent = Annotated[
     FrameCaptured
     | MoodObserved
@@ -131,7 +167,10 @@ AnyEvent = Annotated[
     | FrameFailed
     | SpeechTranscribed
     | AlertRaised
-    | AlertAcknowledged,
+    | AlertAcknowledged
+    | AlertDelivered
+    | AlertEscalated
+    | CameraOffline,
     Field(discriminator="type"),
 ]
 _adapter: TypeAdapter[Any] = TypeAdapter(AnyEvent)
@@ -139,7 +178,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.model_fields["type"].default: cls
     for cls in (
         FrameCaptured, MoodObserved, CaptionObserved, HazardDetected, FrameFailed,
-        SpeechTranscribed, AlertRaised, AlertAcknowledged,
+        SpeechTranscribed, AlertRaised, AlertAcknowledged, AlertDelivered, AlertEscalated,
+        CameraOffline,
     )
 }
 
