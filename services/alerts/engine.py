@@ -1,0 +1,102 @@
+"""The alerts engine: the bus handler of group "alerts".
+
+For each event about a child it reads the child's rule memory and the mutes, asks the
+rules (rules.py) what alerts the event calls for, and queues every write on the
+delivery's transaction: the new memory, each alert record, the AlertRaised event, the
+escalation or quiet-hours schedule. They commit with the bus's "handled" mark, so a
+crash mid-handling leaves no trace and the redelivery raises the same alert (its id is
+derived from the event's id) exactly once.
+
+Run one consumer in this group: the rules follow each child's frames in order, and two
+consumers would read and write one child's memory at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import redis
+
+from services.alerts.config import AlertRules
+from services.alerts.escalation import escalation_path, first_recipients, queue_publish, raised_event
+from services.alerts.rules import Memory, Verdict, judge
+from services.alerts.state import ESCALATIONS, HELD, PREFIX, AlertRecord, AlertStore, Mutes
+from services.bus.events import AlertAcknowledged, CameraOffline, Event, HazardDetected, MoodObserved, utcnow
+from services.bus.streams import Delivery
+from services.settings.sections import BusSettings
+
+log = logging.getLogger(__name__)
+WATCHED = (MoodObserved, HazardDetected, CameraOffline)
+MEMORY_TTL_S = 2 * 24 * 3600  # a child unseen for two days starts afresh
+
+
+def memory_key(child: str) -> str:
+    return f"{PREFIX}:memory:{child}"
+
+
+def alert_id_for(event: Event, key: str) -> str:
+    """One event and one rule make one alert, whatever the number of deliveries."""
+    return hashlib.sha256(f"{event.id}:{key}".encode()).hexdigest()[:32]
+
+
+class AlertEngine:
+    """`Subscriber(client, bus, "alerts", name, AlertEngine(client, rules, bus))`."""
+
+    def __init__(self, client: redis.Redis, rules: AlertRules, bus: BusSettings,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.client = client
+        self.rules = rules
+        self.bus = bus
+        self.clock = clock
+        self.store = AlertStore(client, rules.retention_days)
+        self.mutes = Mutes(client)
+
+    def memory(self, child: str) -> Memory:
+        raw = self.client.get(memory_key(child))
+        if raw is None:
+            return Memory.fresh(self.rules)
+        return Memory.from_dict(json.loads(str(raw)), self.rules)
+
+    def __call__(self, delivery: Delivery) -> None:
+        event = delivery.event
+        if isinstance(event, AlertAcknowledged):
+            self.store.acknowledge(event.alert_id, event.by, event.occurred_at, delivery.effects)
+            return
+        if not isinstance(event, WATCHED):
+            return
+        memory = self.memory(event.child)
+        age = self.clock() - event.occurred_at
+        fresh = age <= timedelta(seconds=self.rules.max_event_age_s)
+        if not fresh:
+            log.info("event %s is %s old: remembered, no alert", event.id, age)
+        verdicts = judge(memory, event, self.rules, self.mutes.active(event.child, event.occurred_at), fresh)
+        delivery.effects.set(memory_key(event.child), json.dumps(memory.to_dict()), ex=MEMORY_TTL_S)
+        for verdict in verdicts:
+            self._record(delivery, verdict)
+
+    def _record(self, delivery: Delivery, verdict: Verdict) -> None:
+        finding = verdict.finding
+        raised = verdict.disposition == "raised"
+        record = AlertRecord(
+            id=alert_id_for(delivery.event, finding.key), child=finding.child, kind=finding.kind,
+            severity=finding.severity, reason=finding.reason, raised_at=finding.at,
+            state=verdict.disposition, frame_id=finding.frame_id, camera=finding.camera,
+            recipients=first_recipients(finding.severity, self.rules.caregivers) if raised else [],
+            release_at=verdict.release_at,
+        )
+        effects = delivery.effects
+        self.store.create(record, effects)
+        log.info("alert %s (%s, %s) %s: %s", record.id, record.kind, record.severity,
+                 verdict.disposition, record.reason)
+        if verdict.disposition == "held" and verdict.release_at is not None:
+            effects.zadd(HELD, {record.id: verdict.release_at.timestamp()})
+        if not raised:
+            return
+        queue_publish(effects, self.bus, raised_event(record))
+        if record.severity == "urgent" and len(escalation_path(self.rules.caregivers)) > 1:
+            due = self.clock() + timedelta(seconds=self.rules.escalate_after_s)
+            effects.zadd(ESCALATIONS, {record.id: due.timestamp()})

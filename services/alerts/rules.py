@@ -1,0 +1,238 @@
+"""The alert rules as pure logic: an event and what we remember about a child in, the
+alerts it calls for out. No Redis, no clock: time is the event's own.
+
+`judge(memory, event, rules, mutes)` updates `memory` (the child's mood run, recent
+hazard sightings, cameras already reported offline, when each alert last went out) and
+returns a `Verdict` per alert: `raised` (send it now), `held` (quiet hours: send it when
+they end) or `muted` (recorded, never sent). An alert still in its cooldown gives no
+verdict at all.
+
+Smoothing: moods go through `RunTracker` (one odd frame never ends or starts a mood); a
+hazard needs `hazard_frames` sightings of its kind within `hazard_window_s`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from services.alerts.config import SEVERITY_RANK, AlertRules, Severity
+from services.bus.events import CameraOffline, Event, FrameCaptured, HazardDetected, MoodObserved
+from services.timeline.runs import Observation, Run, RunSettings, RunTracker
+
+Disposition = Literal["raised", "held", "muted"]
+UPSET_SHARE = 2 / 3  # an upset run needs at least this share of upset frames to alert
+
+
+@dataclass(frozen=True)
+class Mute:
+    """Alerts for `child` (None: every child) up to severity `up_to` are silenced until `until`."""
+
+    child: str | None
+    until: datetime
+    up_to: Severity = "warning"
+    by: str = ""
+
+    def covers(self, child: str, severity: str, at: datetime) -> bool:
+        return (
+            self.child in (None, child)
+            and at < self.until
+            and SEVERITY_RANK[severity] <= SEVERITY_RANK[self.up_to]
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    key: str  # what the cooldown is counted per: the kind, plus the hazard or the camera
+    child: str
+    severity: Severity
+    reason: str
+    at: datetime
+    frame_id: str | None = None
+    camera: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    finding: Finding
+    disposition: Disposition
+    release_at: datetime | None = None  # when a held alert goes out
+
+
+@dataclass
+class Memory:
+    """What the rules remember about one child between events (stored as JSON)."""
+
+    moods: RunTracker
+    hazards: dict[str, list[float]] = field(default_factory=dict)  # kind -> when seen, recent
+    offline: list[str] = field(default_factory=list)  # cameras already reported offline
+    last_alert: dict[str, float] = field(default_factory=dict)  # cooldown key -> when
+
+    @classmethod
+    def fresh(cls, rules: AlertRules) -> Memory:
+        return cls(RunTracker(run_settings(rules)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"moods": self.moods.to_dict(), "hazards": self.hazards,
+                "offline": self.offline, "last_alert": self.last_alert}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], rules: AlertRules) -> Memory:
+        tracker = RunTracker.from_dict(raw.get("moods", {}), run_settings(rules))
+        return cls(tracker, raw.get("hazards", {}), raw.get("offline", []), raw.get("last_alert", {}))
+
+
+def run_settings(rules: AlertRules) -> RunSettings:
+    return RunSettings(switch_frames=rules.switch_frames, max_gap_s=rules.max_gap_s)
+
+
+def judge(memory: Memory, event: Event, rules: AlertRules, mutes: tuple[Mute, ...] = (),
+          fresh: bool = True) -> list[Verdict]:
+    """The alerts `event` calls for; `fresh=False` (an old event from a backlog) only
+    updates `memory`."""
+    reported_offline = list(memory.offline)
+    findings = _findings(memory, event, rules)
+    if not fresh:
+        memory.offline = reported_offline  # an outage seen late is still news when it next reports
+        return []
+    verdicts = []
+    for finding in findings:
+        verdict = _dispose(finding, memory, rules, mutes)
+        if verdict is not None:
+            verdicts.append(verdict)
+    return verdicts
+
+
+def _findings(memory: Memory, event: Event, rules: AlertRules) -> list[Finding]:
+    if isinstance(event, MoodObserved):
+        return _on_mood(memory, event, rules)
+    if isinstance(event, HazardDetected):
+        return _on_hazard(memory, event, rules)
+    if isinstance(event, CameraOffline):
+        return _on_camera_offline(memory, event, rules)
+    if isinstance(event, FrameCaptured) and event.camera in memory.offline:
+        memory.offline.remove(event.camera)  # it is back: a later outage is news again
+    return []
+
+
+def _on_mood(memory: Memory, event: MoodObserved, rules: AlertRules) -> list[Finding]:
+    if event.camera in memory.offline:
+        memory.offline.remove(event.camera)
+    at = event.occurred_at
+    closed = memory.moods.push(Observation(at.timestamp(), event.mood, event.frame_id))
+    run = memory.moods.current
+    found = []
+    if closed is not None and run is not None and _woke(closed, rules):
+        found.append(Finding(
+            "woke", "woke", event.child, rules.severity("woke", "info"),
+            _woke_reason(event.child, closed, run, rules), _time(run.start), run.first_frame or None,
+            event.camera,
+        ))
+    if run is not None and run.mood == "upset" and _long_upset(run, rules):
+        found.append(Finding(
+            "upset", "upset", event.child, rules.severity("upset"),
+            f"{event.child} has been crying for {_span(run.duration_s)} "
+            f"(since {_clock(run.start, rules)}).",
+            at, event.frame_id, event.camera,
+        ))
+    return found
+
+
+def _woke(closed: Run, rules: AlertRules) -> bool:
+    return closed.mood == "sleep" and closed.ended_by == "switch" and (
+        closed.duration_s >= rules.sleep_minutes * 60 and closed.frames >= rules.min_frames
+    )
+
+
+def _long_upset(run: Run, rules: AlertRules) -> bool:
+    return (
+        run.duration_s >= rules.upset_minutes * 60
+        and run.frames >= rules.min_frames
+        and run.share >= UPSET_SHARE
+    )
+
+
+def _woke_reason(child: str, slept: Run, awake: Run, rules: AlertRules) -> str:
+    how = {"upset": " and is crying", "feed": " and looks hungry", "happy": " and looks happy"}
+    return (
+        f"{child} woke up at {_clock(awake.start, rules)} after sleeping "
+        f"{_span(slept.duration_s)}{how.get(awake.mood, '')}."
+    )
+
+
+def _on_hazard(memory: Memory, event: HazardDetected, rules: AlertRules) -> list[Finding]:
+    at = event.occurred_at
+    empty_cot = event.kind in rules.empty_cot_kinds
+    if empty_cot and not rules.is_night(at):
+        return []  # an empty cot by day is a child up and about
+    kind = "no_baby_at_night" if empty_cot else "hazard"
+    key = kind if empty_cot else f"hazard:{event.kind}"
+    recent = [t for t in memory.hazards.get(key, []) if 0 <= at.timestamp() - t <= rules.hazard_window_s]
+    recent.append(at.timestamp())
+    memory.hazards[key] = recent[-rules.hazard_frames:]
+    # Old kinds whose sightings all fell out of the window are forgotten.
+    memory.hazards = {
+        k: seen for k, seen in memory.hazards.items() if at.timestamp() - max(seen) <= rules.hazard_window_s
+    }
+    if len(recent) < rules.hazard_frames:
+        return []
+    if empty_cot:
+        severity = rules.severity(kind, "urgent")
+        when = _clock(at.timestamp(), rules)
+        reason = f"{event.child} is not in the cot at {when}: the camera sees “{event.caption}”."
+    else:
+        severity = event.severity
+        words = event.kind.replace("_", " ")
+        reason = f"{event.child} may be in danger ({words}): the camera sees “{event.caption}”."
+    return [Finding(kind, key, event.child, severity, reason, at, event.frame_id, event.camera)]
+
+
+def _on_camera_offline(memory: Memory, event: CameraOffline, rules: AlertRules) -> list[Finding]:
+    silent_s = (event.occurred_at - event.since).total_seconds()
+    if silent_s < rules.camera_offline_after_s or event.camera in memory.offline:
+        return []
+    memory.offline.append(event.camera)
+    why = f" ({event.error})" if event.error else ""
+    reason = (
+        f"The camera “{event.camera}” has sent no picture of {event.child} for {_span(silent_s)} "
+        f"(since {_clock(event.since.timestamp(), rules)}){why}. Nobody is watching the cot."
+    )
+    return [Finding("camera_offline", f"camera_offline:{event.camera}", event.child,
+                    rules.severity("camera_offline"), reason, event.occurred_at, None, event.camera)]
+
+
+def _dispose(finding: Finding, memory: Memory, rules: AlertRules, mutes: tuple[Mute, ...]) -> Verdict | None:
+    at = finding.at.timestamp()
+    last = memory.last_alert.get(finding.key)
+    if last is not None and at - last < rules.cooldown(finding.kind).total_seconds():
+        return None
+    memory.last_alert[finding.key] = at
+    longest = max([rules.cooldown_s, *rules.cooldowns.values()])
+    memory.last_alert = {k: t for k, t in memory.last_alert.items() if at - t <= longest}
+    if any(mute.covers(finding.child, finding.severity, finding.at) for mute in mutes):
+        return Verdict(finding, "muted")
+    quiet_end = rules.quiet_until(finding.at)
+    if quiet_end is not None and SEVERITY_RANK[finding.severity] < SEVERITY_RANK[rules.quiet_min_severity]:
+        return Verdict(finding, "held", quiet_end)
+    return Verdict(finding, "raised")
+
+
+def _time(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _clock(seconds: float, rules: AlertRules) -> str:
+    return rules.local(_time(seconds)).strftime("%H:%M")
+
+
+def _span(seconds: float) -> str:
+    """A duration as a tired parent reads it: "45 s", "4 min", "2 h 10 min"."""
+    whole = timedelta(seconds=round(seconds))
+    minutes = int(whole.total_seconds() // 60)
+    if minutes < 1:
+        return f"{int(whole.total_seconds())} s"
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"

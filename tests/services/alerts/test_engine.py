@@ -1,0 +1,129 @@
+"""The alerts engine as a bus consumer against a real Redis."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import redis
+
+from services.alerts.config import AlertRules
+from services.alerts.engine import AlertEngine
+from services.alerts.escalation import Escalator
+from services.alerts.rules import Mute
+from services.alerts.state import AlertStore, Mutes
+from services.bus.events import AlertAcknowledged, AlertRaised, Event, parse_event
+from services.bus.streams import Publisher, Subscriber
+from services.settings.sections import BusSettings
+from tests.services.alerts.factories import DAY, NIGHT, Clock, hazard, moods
+
+BUS = BusSettings(claim_idle_ms=200, block_ms=20)
+RULES = AlertRules(upset_minutes=1, sleep_minutes=5, quiet_start=time(1), quiet_end=time(6),
+                   caregivers=("Anna", "Ben"))
+
+
+def published(client: redis.Redis, kind: str) -> list[Event]:
+    events = [parse_event(fields) for _id, fields in client.xrange(BUS.stream)]  # type: ignore[union-attr,arg-type]
+    return [e for e in events if e.type == kind]  # type: ignore[attr-defined]
+
+
+def drain(client: redis.Redis, subscriber: Subscriber) -> None:
+    """Poll until the group has read the whole stream, its own alerts included. (An empty
+    poll costs ~100 ms: Redis wakes a blocked read about ten times a second.)"""
+    def behind() -> bool:
+        last = client.xinfo_stream(BUS.stream)["last-generated-id"]
+        (group,) = [g for g in client.xinfo_groups(BUS.stream) if g["name"] == "alerts"]
+        return bool(group["last-delivered-id"] != last)
+
+    while behind():
+        subscriber.poll()
+
+
+def run(client: redis.Redis, clock: Clock, events: list[Event], rules: AlertRules = RULES) -> Subscriber:
+    engine = AlertEngine(client, rules, BUS, clock)
+    subscriber = Subscriber(client, BUS, "alerts", "a1", engine)
+    publisher = Publisher(client, BUS)
+    for event in events:
+        clock.now = event.occurred_at + timedelta(seconds=1)
+        publisher.publish(event)
+        drain(client, subscriber)
+    return subscriber
+
+
+def test_crying_raises_one_alert_published_and_stored(client: redis.Redis) -> None:
+    events: list[Event] = list(moods("h" * 3 + "u" * 30, DAY))  # 5 min of crying
+    run(client, Clock(DAY), events)
+    (raised,) = published(client, "alert.raised")
+    assert isinstance(raised, AlertRaised) and raised.kind == "upset" and raised.id == raised.alert_id
+    record = AlertStore(client).get(raised.alert_id)
+    assert record is not None and record.state == "raised" and record.recipients == ["*"]
+    assert record.reason == raised.reason and record.frame_id == raised.frame_id
+    assert [r.id for r in AlertStore(client).list(child="Mia")] == [raised.alert_id]
+
+
+def test_an_event_published_twice_raises_its_alert_once(client: redis.Redis) -> None:
+    first, second = hazard(DAY), hazard(DAY + timedelta(seconds=2))
+    subscriber = run(client, Clock(DAY), [first, second, second])
+    assert len(published(client, "alert.raised")) == 1 and subscriber.stats["duplicates"] == 1
+
+
+def test_acknowledgement_on_the_bus_is_applied_once(client: redis.Redis) -> None:
+    clock = Clock(DAY)
+    run(client, clock, [hazard(DAY), hazard(DAY + timedelta(seconds=2))])
+    (raised,) = published(client, "alert.raised")
+    ack = AlertAcknowledged(alert_id=raised.alert_id, by="Ben", occurred_at=DAY + timedelta(seconds=30))  # type: ignore[attr-defined]
+    run(client, clock, [ack])
+    record = AlertStore(client).get(raised.alert_id)  # type: ignore[attr-defined]
+    assert record is not None and record.state == "acknowledged" and record.acknowledged_by == "Ben"
+    assert AlertStore(client).acknowledge(raised.alert_id, "Anna", clock()) == 0  # type: ignore[attr-defined]
+    assert client.zcard("cradle:alerts:escalations") == 0
+
+
+def test_mutes_set_in_redis_silence_the_engine(client: redis.Redis) -> None:
+    Mutes(client).mute(Mute("Mia", DAY + timedelta(hours=1), "warning", by="Anna"), DAY)
+    run(client, Clock(DAY), list(moods("u" * 30, DAY)))
+    assert published(client, "alert.raised") == []
+    (record,) = AlertStore(client).list(child="Mia")
+    assert record.state == "muted"
+    assert Mutes(client).unmute("Mia") and Mutes(client).active("Mia", DAY) == ()
+
+
+def test_held_alert_goes_out_when_quiet_hours_end(client: redis.Redis) -> None:
+    clock = Clock(NIGHT)
+    run(client, clock, list(moods("s" * 40 + "hhh", NIGHT)))
+    assert published(client, "alert.raised") == []
+    (record,) = AlertStore(client).list(states=["held"])
+    escalator = Escalator(client, RULES, BUS, clock)
+    assert escalator.tick() == []
+    clock.now = NIGHT.replace(hour=6)
+    assert escalator.tick() == [record.id]
+    (raised,) = published(client, "alert.raised")
+    assert raised.alert_id == record.id and raised.occurred_at == clock.now  # type: ignore[attr-defined]
+    assert AlertStore(client).get(record.id).state == "raised"  # type: ignore[union-attr]
+    assert escalator.tick() == []
+
+
+def test_stale_events_from_a_backlog_raise_nothing(client: redis.Redis) -> None:
+    clock = Clock(DAY + timedelta(hours=2))
+    engine = AlertEngine(client, RULES, BUS, clock)
+    subscriber = Subscriber(client, BUS, "alerts", "a1", engine)
+    for event in moods("u" * 30, DAY):
+        Publisher(client, BUS).publish(event)
+    drain(client, subscriber)
+    assert published(client, "alert.raised") == [] and AlertStore(client).list() == []
+    assert engine.memory("Mia").moods.current.mood == "upset"  # type: ignore[union-attr]
+
+
+def test_a_held_alert_acknowledged_in_the_night_is_never_sent(client: redis.Redis) -> None:
+    clock = Clock(NIGHT)
+    run(client, clock, list(moods("s" * 40 + "hhh", NIGHT)))
+    (record,) = AlertStore(client).list(states=["held"])
+    assert AlertStore(client).acknowledge(record.id, "Anna", clock()) == 1
+    clock.now = NIGHT.replace(hour=7)
+    assert Escalator(client, RULES, BUS, clock).tick() == [] and published(client, "alert.raised") == []
+
+
+def test_with_no_caregiver_list_an_urgent_alert_goes_to_everyone_at_once(client: redis.Redis) -> None:
+    rules = AlertRules()
+    run(client, Clock(DAY), [hazard(DAY), hazard(DAY + timedelta(seconds=2))], rules)
+    (record,) = AlertStore(client).list()
+    assert record.recipients == ["*"] and client.zcard("cradle:alerts:escalations") == 0

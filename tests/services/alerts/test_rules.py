@@ -1,0 +1,191 @@
+"""The rules as pure logic, on hypothesis-generated event sequences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.alerts.config import SEVERITY_RANK, AlertRules, Severity
+from services.alerts.rules import Memory, Mute, Verdict, judge
+from services.bus.events import Event
+from tests.services.alerts.factories import DAY, NIGHT, hazard, mood, moods, offline
+
+RULES = AlertRules(upset_minutes=1, sleep_minutes=5, quiet_start=time(1), quiet_end=time(6))
+MOODS = ["sleep", "happy", "upset", "feed"]
+
+
+def play(events: Sequence[Event], rules: AlertRules = RULES, mutes: tuple[Mute, ...] = ()) -> list[Verdict]:
+    memory = Memory.fresh(rules)
+    verdicts = []
+    for event in events:
+        memory = Memory.from_dict(memory.to_dict(), rules)  # as the engine does: stored between events
+        verdicts += judge(memory, event, rules, mutes)
+    return verdicts
+
+
+def kinds(verdicts: list[Verdict]) -> list[str]:
+    return [v.finding.kind for v in verdicts]
+
+
+# A sequence of frames: (mood, seconds after the previous frame).
+frames = st.lists(st.tuples(st.sampled_from(MOODS), st.floats(1, 90)), min_size=1, max_size=150)
+
+
+def timed(steps: list[tuple[str, float]], start: datetime = NIGHT) -> list[Event]:
+    at, events = start, list[Event]()
+    for name, gap in steps:
+        at += timedelta(seconds=gap)
+        events.append(mood(name, at))
+    return events
+
+
+def test_crying_for_longer_than_the_limit_is_one_alert_with_a_readable_reason() -> None:
+    verdicts = play(list(moods("h" * 5 + "u" * 12, NIGHT)))  # 110 s of crying
+    (verdict,) = verdicts
+    assert verdict.finding.kind == "upset" and verdict.disposition == "raised"
+    assert verdict.finding.reason == "Mia has been crying for 1 min (since 02:00)."
+    assert verdict.finding.frame_id == f"f{NIGHT.timestamp() + 110:.0f}"  # the frame that tipped it
+
+
+def test_waking_after_a_sleep_is_an_info_alert_held_in_quiet_hours() -> None:
+    (verdict,) = play(list(moods("s" * 40 + "hhh", NIGHT)))
+    assert verdict.finding.kind == "woke" and verdict.finding.severity == "info"
+    assert verdict.disposition == "held" and verdict.release_at == NIGHT.replace(hour=6)
+    assert verdict.finding.reason == "Mia woke up at 02:06 after sleeping 6 min and looks happy."
+    (by_day,) = play(list(moods("s" * 40 + "uuu", DAY)))
+    assert by_day.disposition == "raised" and by_day.finding.reason.endswith("and is crying.")
+
+
+@settings(max_examples=80, deadline=None)
+@given(steps=frames)
+def test_no_alert_from_single_odd_frames(steps: list[tuple[str, float]]) -> None:
+    # Calm moods, with upset frames only ever alone between calm ones.
+    calm = [(m if m != "upset" else "happy", gap) for m, gap in steps]
+    for i in range(1, len(calm) - 1, 4):
+        calm[i] = ("upset", calm[i][1])
+    assert "upset" not in kinds(play(timed(calm)))
+    # Asleep throughout, but for single frames of other moods: nobody woke.
+    asleep = [(m if i % 2 else "sleep", gap) for i, (m, gap) in enumerate(steps)]
+    assert "woke" not in kinds(play(timed(asleep)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(gaps=st.lists(st.floats(31, 600), max_size=20))
+def test_a_hazard_seen_on_one_frame_at_a_time_is_no_alert(gaps: list[float]) -> None:
+    at, events = DAY, []
+    for gap in gaps:  # each sighting alone in its 30 s window
+        at += timedelta(seconds=gap)
+        events.append(hazard(at))
+    assert play(events) == []
+
+
+def test_a_hazard_seen_twice_is_urgent_even_in_quiet_hours() -> None:
+    (verdict,) = play([hazard(NIGHT), hazard(NIGHT + timedelta(seconds=2))])
+    assert verdict.finding.severity == "urgent" and verdict.disposition == "raised"
+    assert "near stairs" in verdict.finding.reason and "“a baby crawling" in verdict.finding.reason
+
+
+def test_an_empty_cot_is_an_alert_at_night_only() -> None:
+    night: list[Event] = [hazard(NIGHT + timedelta(seconds=s), "empty_cot", "warning") for s in (0, 3)]
+    (verdict,) = play(night)
+    assert verdict.finding.kind == "no_baby_at_night" and verdict.finding.severity == "urgent"
+    day: list[Event] = [hazard(DAY + timedelta(seconds=s), "empty_cot", "warning") for s in (0, 3)]
+    assert play(day) == []
+
+
+def test_a_camera_silent_long_enough_is_one_alert_until_it_comes_back() -> None:
+    since = DAY
+    events: list[Event] = [offline(since + timedelta(seconds=s), since) for s in (5, 60, 130, 200)]
+    (verdict,) = play(events)
+    assert verdict.finding.kind == "camera_offline" and "for 2 min" in verdict.finding.reason
+    later = DAY + timedelta(hours=1)
+    back = [*events, mood("happy", later), offline(later + timedelta(hours=1), later)]
+    assert kinds(play(back)) == ["camera_offline", "camera_offline"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=frames, hazard_gaps=st.lists(st.floats(0.5, 120), max_size=30))
+def test_cooldown_is_respected(steps: list[tuple[str, float]], hazard_gaps: list[float]) -> None:
+    events = timed(steps, DAY)
+    at = DAY
+    for gap in hazard_gaps:
+        at += timedelta(seconds=gap)
+        events.append(hazard(at))
+    events.sort(key=lambda e: e.occurred_at)
+    last: dict[str, datetime] = {}
+    for verdict in play(events):
+        key, when = verdict.finding.key, verdict.finding.at
+        if key in last:
+            assert when - last[key] >= RULES.cooldown(verdict.finding.kind)
+        last[key] = when
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=frames, start_minute=st.integers(0, 24 * 60 - 1))
+def test_quiet_hours_hold_what_is_below_the_bar(steps: list[tuple[str, float]], start_minute: int) -> None:
+    start = DAY.replace(hour=0) + timedelta(minutes=start_minute)
+    for verdict in play(timed(steps, start)):
+        quiet = RULES.quiet_until(verdict.finding.at)
+        below = SEVERITY_RANK[verdict.finding.severity] < SEVERITY_RANK[RULES.quiet_min_severity]
+        if quiet is not None and below:
+            assert verdict.disposition == "held" and verdict.release_at == quiet
+        else:
+            assert verdict.disposition == "raised"
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=frames, mute_minutes=st.integers(0, 200), everyone=st.booleans(),
+       up_to=st.sampled_from(["info", "warning"]))
+def test_mutes_are_respected(
+    steps: list[tuple[str, float]], mute_minutes: int, everyone: bool, up_to: Severity
+) -> None:
+    until = DAY + timedelta(minutes=mute_minutes)
+    mutes = (Mute(None if everyone else "Mia", until, up_to), Mute("Leo", DAY + timedelta(days=1), "urgent"))
+    events = timed(steps, DAY)
+    events += [hazard(DAY + timedelta(minutes=m, seconds=s)) for m in (10, 100) for s in (0, 2)]
+    events.sort(key=lambda e: e.occurred_at)
+    for verdict in play(events, mutes=mutes):
+        low = SEVERITY_RANK[verdict.finding.severity] <= SEVERITY_RANK[up_to]
+        silenced = verdict.finding.at < until and low
+        assert (verdict.disposition == "muted") == silenced
+        if verdict.finding.severity == "urgent":
+            assert verdict.disposition == "raised"  # a mute up to warning never hides a hazard
+
+
+def test_old_events_update_memory_but_raise_nothing() -> None:
+    memory = Memory.fresh(RULES)
+    events = moods("h" * 3 + "u" * 12, NIGHT)
+    assert all(judge(memory, e, RULES, fresh=False) == [] for e in events)
+    assert memory.moods.current is not None and memory.moods.current.mood == "upset"
+
+
+def test_rules_load_from_yaml_and_name_what_is_wrong(tmp_path: Path) -> None:
+    good = tmp_path / "alerts.yaml"
+    good.write_text("upset_minutes: 5\ntimezone: Europe/Paris\nquiet_start: '22:00'\nquiet_end: '06:30'\n"
+                    "caregivers: [Anna, Ben]\ncooldowns: {woke: 60}\n")
+    rules = AlertRules.from_yaml(good)
+    assert rules.upset_minutes == 5 and rules.caregivers == ("Anna", "Ben")
+    assert rules.cooldown("woke").seconds == 60
+    assert rules.quiet_until(DAY.replace(hour=21, minute=30)) == DAY.replace(day=21, hour=5, minute=30)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("upset_minutes: -1\ncooldowns: {sneezed: 5}\ntimezone: Mars/Olympus\n")
+    with pytest.raises(ValueError, match="upset_minutes") as error:
+        AlertRules.from_yaml(bad)
+    assert "sneezed" in str(error.value) and "Mars/Olympus" in str(error.value)
+
+
+def test_an_outage_first_seen_in_a_backlog_is_still_reported_when_fresh() -> None:
+    memory = Memory.fresh(RULES)
+    assert judge(memory, offline(DAY + timedelta(minutes=5), DAY), RULES, fresh=False) == []
+    (verdict,) = judge(memory, offline(DAY + timedelta(minutes=6), DAY), RULES)
+    assert verdict.finding.kind == "camera_offline"
+
+
+def test_the_example_rules_file_is_the_defaults() -> None:
+    example = Path(__file__).resolve().parents[3] / "services/alerts/rules.example.yaml"
+    assert AlertRules.from_yaml(example) == AlertRules()
