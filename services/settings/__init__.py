@@ -25,8 +25,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from services.alerts.config import AlertRules
 from services.settings.sections import (
-    AlertSettings,
     AuthSettings,
     BusSettings,
     CameraSettings,
@@ -36,6 +36,7 @@ from services.settings.sections import (
     RasaSettings,
     RedisSettings,
     SpeechSettings,
+    TimelineSettings,
 )
 
 ENV_PREFIX = "CRADLE_"
@@ -73,7 +74,8 @@ class Settings(BaseSettings):
     celery: CelerySettings = Field(default_factory=CelerySettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     camera: CameraSettings = Field(default_factory=CameraSettings)
-    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    alerts: AlertRules = Field(default_factory=AlertRules)
+    timeline: TimelineSettings = Field(default_factory=TimelineSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     rasa: RasaSettings = Field(default_factory=RasaSettings)

@@ -134,16 +134,9 @@ class CameraSettings(Section):
     )
 
 
-class AlertSettings(Section):
-    cooldown_s: int = Field(
-        default=300, ge=0, le=24 * 3600, description="Quiet time after an alert of the same kind."
-    )
-    escalate_after_s: int = Field(
-        default=120, ge=5, le=24 * 3600,
-        description="An urgent alert not acknowledged in this time goes to the next caregiver.",
-    )
-    upset_minutes: float = Field(
-        default=3.0, gt=0, le=240, description="Minutes of crying before parents are alerted."
+class TimelineSettings(Section):
+    retention_days: float = Field(
+        default=30.0, gt=0, le=3650, description="Days of events kept on each child's timeline."
     )
 
 

@@ -1,0 +1,21 @@
+"""`python -m services.alerts`: the alerts engine (one per stack) and its escalation clock."""
+
+from __future__ import annotations
+
+import redis
+
+from services.alerts.engine import AlertEngine
+from services.alerts.escalation import Escalator
+from services.bus.runner import SideJob, run_consumer
+from services.bus.streams import Handler
+from services.settings import Settings
+
+
+def make(settings: Settings, client: redis.Redis) -> tuple[Handler, list[SideJob]]:
+    engine = AlertEngine(client, settings.alerts, settings.bus)
+    escalator = Escalator(client, settings.alerts, settings.bus)
+    return engine, [escalator.run]
+
+
+if __name__ == "__main__":
+    run_consumer("alerts", make)

@@ -1,0 +1,19 @@
+"""`python -m services.timeline`: keeps every event on each child's timeline."""
+
+from __future__ import annotations
+
+import redis
+
+from services.bus.runner import SideJob, run_consumer
+from services.bus.streams import Handler
+from services.settings import Settings
+from services.timeline.store import Timeline, TimelineConfig, TimelineConsumer
+
+
+def make(settings: Settings, client: redis.Redis) -> tuple[Handler, list[SideJob]]:
+    config = TimelineConfig(retention_days=settings.timeline.retention_days)
+    return TimelineConsumer(Timeline(client, config)), []
+
+
+if __name__ == "__main__":
+    run_consumer("timeline", make)
