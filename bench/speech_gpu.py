@@ -142,7 +142,7 @@ def prepare(args: argparse.Namespace) -> None:
     common = CARRY / "common"
     (common / "wheels").mkdir(parents=True, exist_ok=True)
     make_clips(args.models_dir, common)
-    clips = {}
+    clips: dict[str, dict[str, Any]] = {}
     for seconds in CLIP_SECONDS:
         samples = np.load(common / f"clip{seconds}.npy")
         bounds = speech_bounds(samples, SpeechGate())
@@ -164,7 +164,7 @@ def prepare(args: argparse.Namespace) -> None:
         packed_path = folder / f"{name}.int8.pt.xz"
         save_packed(original, packed_path)
         # Same clip, same options, on this CPU (float32): original against int8-stored.
-        texts = {}
+        texts: dict[str, dict[str, str]] = {}
         for label, checkpoint in (("original", original), ("int8", load_packed(packed_path))):
             model = build_model(checkpoint, "cpu")
             texts[label] = {}
