@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 
 from services.alerts.config import AlertRules
+from services.settings.delivery import DeliverySettings
 from services.settings.sections import (
     AuthSettings,
     BusSettings,
@@ -41,6 +42,9 @@ from services.settings.sections import (
 
 ENV_PREFIX = "CRADLE_"
 CONFIG_FILE_VAR = "CRADLE_CONFIG_FILE"
+# Variables with the prefix that are not settings: the config file's name, and the set-up
+# script's cache folder and Python.
+NOT_SETTINGS = {CONFIG_FILE_VAR, "CRADLE_CACHE", "CRADLE_PYTHON"}
 
 __all__ = ["Settings", "SettingsError", "get_settings", "load_settings"]
 
@@ -75,6 +79,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     camera: CameraSettings = Field(default_factory=CameraSettings)
     alerts: AlertRules = Field(default_factory=AlertRules)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     timeline: TimelineSettings = Field(default_factory=TimelineSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
@@ -201,7 +206,7 @@ def _unknown_environment() -> list[str]:
     """CRADLE_* variables that name no setting: usually a single `_` where `__` was meant."""
     problems = []
     for name in sorted(os.environ):
-        if not name.startswith(ENV_PREFIX) or name == CONFIG_FILE_VAR:
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
             continue
         parts = name[len(ENV_PREFIX):].lower().split("__")
         if _field_info(tuple(parts)) is None:
