@@ -87,4 +87,5 @@ demo_model() {  # demo_model NAME "SOURCE GLOBS" -- cradle arguments...
   cp "$cached"/demo.* "$MODELS_DIR/$name/"
 }
 demo_model mood "models/mood/*.py models/backbones.py models/transforms.py" -- mood demo
+demo_model caption "models/caption/*.py models/backbones.py models/transforms.py" -- caption demo
 say "ready"

@@ -1,27 +1,46 @@
-"""Vision tasks: frames in by reference, moods out as events.
+"""Vision tasks: frames in by reference; moods, captions and hazards out as events.
 
 `analyse_frames` takes the frames that arrived together (the camera sends the latest
-frame of each camera in one message) and puts them through the mood model in one pass.
-Batching by message keeps prefetch at 1 and acknowledgement late; celery-batches would
-need a prefetch above its batch size, which breaks both.
+frame of each camera in one message) and puts them through the mood model and the
+captioner, sharing one backbone pass when the two models allow it. Batching by message
+keeps prefetch at 1 and acknowledgement late; celery-batches would need a prefetch above
+its batch size, which breaks both.
 
-Event ids are derived from the frame and the model version, so a redelivered task
-publishes the same ids and consumers drop the repeats.
+For each frame: `mood.observed`, `caption.observed` and a `hazard.detected` per safety
+rule the caption triggers, or `frame.failed` when the frame cannot be read. Event ids
+derive from the frame and the model version, so a redelivered task publishes the same
+ids and consumers drop the repeats.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from models.caption.demo import demo_path as caption_demo_path
+from models.caption.rules import DEFAULT_RULES, RuleSet, load_rules
+from models.caption.serve import Caption, Captioner
 from models.mood.demo import demo_path
 from models.mood.serve import MoodFailure, MoodPredictor
-from services.bus.events import Event, FrameCaptured, FrameFailed, MoodObserved
+from models.vision import FrameAnalysis, SceneAnalyser
+from services.bus.events import (
+    CaptionObserved,
+    Event,
+    FrameCaptured,
+    FrameFailed,
+    HazardDetected,
+    MoodObserved,
+)
+from services.settings import Settings
 from workers.base import ModelTask
 from workers.celery_app import app
+
+log = logging.getLogger(__name__)
 
 
 class BadFrameMessage(ValueError):
@@ -46,18 +65,38 @@ def device_for(setting: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+@dataclass
+class VisionModels:
+    analyser: SceneAnalyser
+    rules: RuleSet
+
+
+def load_vision(settings: Settings) -> VisionModels:
+    models = settings.models
+    device = device_for(models.device)
+    mood = MoodPredictor(
+        models.mood_checkpoint or demo_path(settings.models_dir), device,
+        weights_dir=settings.models_dir, max_batch=models.vision_batch,
+    )
+    checkpoint = models.caption_checkpoint or caption_demo_path(settings.models_dir)
+    captioner = None
+    if checkpoint.is_file() or models.caption_checkpoint:
+        captioner = Captioner(
+            checkpoint, device, weights_dir=settings.models_dir, beam_size=models.caption_beam,
+            max_batch=models.vision_batch,
+        )
+    else:
+        log.warning("no caption model at %s: frames get moods only ('cradle caption demo')", checkpoint)
+    analyser = SceneAnalyser(mood, captioner)
+    log.info("vision models loaded; one shared backbone pass: %s", analyser.shared)
+    return VisionModels(analyser, load_rules(models.safety_rules or DEFAULT_RULES))
+
+
 class VisionTask(ModelTask):
     abstract = True
 
-    def load_model(self) -> MoodPredictor:
-        models = self.settings.models
-        checkpoint = models.mood_checkpoint or demo_path(self.settings.models_dir)
-        return MoodPredictor(
-            checkpoint,
-            device_for(models.device),
-            weights_dir=self.settings.models_dir,
-            max_batch=models.vision_batch,
-        )
+    def load_model(self) -> VisionModels:
+        return load_vision(self.settings)
 
 
 def parse_frames(frames: Any) -> list[FrameCaptured]:
@@ -69,38 +108,64 @@ def parse_frames(frames: Any) -> list[FrameCaptured]:
         raise BadFrameMessage(f"not a frame.captured event: {exc.errors()[0]['msg']}") from exc
 
 
-def analyse(task: VisionTask, frames: list[FrameCaptured]) -> list[Event]:
-    """The events for `frames`, in order: a mood for each readable frame, else a failure."""
-    predictor: MoodPredictor = task.model
-    frames_dir = task.settings.frames_dir
-    files = [frame_file(frames_dir, frame.path) for frame in frames]
-    readable = [(frame, path) for frame, path in zip(frames, files, strict=True) if path is not None]
-    results = iter(predictor.predict_paths([path for _frame, path in readable]))
-    events: list[Event] = []
-    for frame, path in zip(frames, files, strict=True):
-        where = dict(frame_id=frame.frame_id, camera=frame.camera, child=frame.child, source="vision")
-        result = next(results) if path is not None else None
-        if result is None or isinstance(result, MoodFailure):
-            error = result.error if result else f"{frame.path} is outside the frames folder"
-            events.append(
-                FrameFailed(id=stable_id("failed", frame.frame_id, predictor.version), error=error, **where)
+def frame_events(
+    frame: FrameCaptured, analysis: FrameAnalysis, rules: RuleSet, settings: Settings
+) -> list[Event]:
+    """The events one analysed frame produces."""
+    where = dict(frame_id=frame.frame_id, camera=frame.camera, child=frame.child, source="vision")
+    mood = analysis.mood
+    if isinstance(mood, MoodFailure):
+        return [FrameFailed(id=stable_id("failed", frame.frame_id), error=mood.error, **where)]
+    events: list[Event] = [
+        MoodObserved(
+            id=stable_id("mood", frame.frame_id, mood.model_version), mood=mood.mood,
+            probabilities=mood.probabilities, model_version=mood.model_version, **where,
+        )
+    ]
+    caption = analysis.caption
+    if isinstance(caption, Caption):
+        events.append(
+            CaptionObserved(
+                id=stable_id("caption", frame.frame_id, caption.model_version), text=caption.text,
+                score=min(1.0, max(0.0, caption.confidence)), model_version=caption.model_version,
+                **where,
             )
-        else:
+        )
+        when = settings.alerts.local(frame.captured_at)
+        for hazard in rules.match(caption.text, caption.confidence, when):
             events.append(
-                MoodObserved(
-                    id=stable_id("mood", frame.frame_id, result.model_version),
-                    mood=result.mood,
-                    probabilities=result.probabilities,
-                    model_version=result.model_version,
-                    **where,
+                HazardDetected(
+                    id=stable_id("hazard", frame.frame_id, hazard.rule, caption.model_version),
+                    kind=hazard.kind, severity=hazard.severity,
+                    caption=caption.text, rule=hazard.rule, **where,
                 )
             )
     return events
 
 
+def analyse(task: VisionTask, frames: list[FrameCaptured]) -> list[Event]:
+    """The events for `frames`, in frame order."""
+    vision: VisionModels = task.model
+    settings = task.settings
+    files = [frame_file(settings.frames_dir, frame.path) for frame in frames]
+    readable = [path for path in files if path is not None]
+    analyses = iter(vision.analyser.analyse(readable))
+    events: list[Event] = []
+    for frame, path in zip(frames, files, strict=True):
+        if path is None:
+            error = f"{frame.path} is outside the frames folder"
+            events.append(FrameFailed(
+                id=stable_id("failed", frame.frame_id), error=error, frame_id=frame.frame_id,
+                camera=frame.camera, child=frame.child, source="vision",
+            ))
+            continue
+        events += frame_events(frame, next(analyses), vision.rules, settings)
+    return events
+
+
 @app.task(name="workers.vision.analyse_frames", base=VisionTask, bind=True)
 def analyse_frames(self: VisionTask, frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mood for each frame; publishes MoodObserved or FrameFailed per frame, returns them."""
+    """Publishes each frame's events (see the module docstring) and returns them."""
     events = analyse(self, parse_frames(frames))
     for event in events:
         self.publisher.publish(event)

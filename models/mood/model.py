@@ -52,6 +52,14 @@ class MoodNet(nn.Module):
         self.eval()
         return self(images).float().softmax(dim=1)  # over classes, never over the batch
 
+    @torch.inference_mode()
+    def predict_features(self, feature_map: torch.Tensor) -> torch.Tensor:
+        """Backbone feature maps (B,C,h,w), e.g. from a pass shared with the captioner ->
+        probabilities (B,K)."""
+        self.eval()
+        logits = self.head(self.pool(feature_map).flatten(1))  # (B,C,h,w) -> (B,C) -> (B,K)
+        return logits.float().softmax(dim=1)
+
     def train(self, mode: bool = True) -> MoodNet:
         super().train(mode)
         if mode and self.frozen_batchnorm:

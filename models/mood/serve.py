@@ -58,21 +58,33 @@ class MoodPredictor:
             results += self._batch([Path(p) for p in paths[first:first + self.max_batch]])
         return results
 
-    def _batch(self, paths: list[Path]) -> list[MoodResult | MoodFailure]:
-        results: list[MoodResult | MoodFailure | None] = [None] * len(paths)
-        tensors, rows = [], []
+    def load(self, paths: list[Path]) -> tuple[torch.Tensor | None, list[int], dict[int, MoodFailure]]:
+        """Decode and transform frames: (images (N,3,S,S) on the device, the rows they
+        came from, a failure for each row that could not be decoded)."""
+        tensors, rows, failures = [], [], {}
         for row, path in enumerate(paths):
             try:
                 tensors.append(self.transform(open_rgb(path)))  # (3,S,S)
                 rows.append(row)
             except DataError as exc:
-                results[row] = MoodFailure(path, str(exc))
-        if tensors:
-            images = self.precision.inputs(torch.stack(tensors))  # (B,3,S,S)
+                failures[row] = MoodFailure(path, str(exc))
+        images = self.precision.inputs(torch.stack(tensors)) if tensors else None  # (N,3,S,S)
+        return images, rows, failures
+
+    def results(self, probs: torch.Tensor, paths: list[Path]) -> list[MoodResult]:
+        """Probabilities (N,K) -> one MoodResult per path."""
+        results = []
+        for path, p in zip(paths, probs.cpu().tolist(), strict=True):
+            best = max(range(len(p)), key=p.__getitem__)
+            results.append(MoodResult(path, self.classes[best],
+                                      dict(zip(self.classes, p, strict=True)), self.version))
+        return results
+
+    def _batch(self, paths: list[Path]) -> list[MoodResult | MoodFailure]:
+        images, rows, failures = self.load(paths)
+        done: dict[int, MoodResult | MoodFailure] = dict(failures)
+        if images is not None:
             with self.precision.autocast():
-                probs = self.model.predict(images).cpu()  # (B,K)
-            for row, p in zip(rows, probs.tolist(), strict=True):
-                best = max(range(len(p)), key=p.__getitem__)
-                results[row] = MoodResult(paths[row], self.classes[best],
-                                          dict(zip(self.classes, p, strict=True)), self.version)
-        return [r for r in results if r is not None]
+                probs = self.model.predict(images)  # (N,K)
+            done.update(zip(rows, self.results(probs, [paths[r] for r in rows]), strict=True))
+        return [done[row] for row in range(len(paths))]

@@ -72,7 +72,9 @@ class CaptionObserved(Event):
     camera: str
     child: str
     text: str = Field(max_length=500)
-    score: float = Field(description="Mean log-probability per word of the decoded caption.")
+    score: float = Field(
+        ge=0, le=1, description="Confidence: geometric-mean word probability of the caption."
+    )
     model_version: str
 
 

@@ -156,6 +156,17 @@ class ModelSettings(Section):
     vision_batch: int = Field(
         default=16, ge=1, le=256, description="Most frames the vision worker puts through one pass."
     )
+    caption_checkpoint: Path | None = Field(
+        default=None,
+        description="The family's trained captioner; empty: the demo model under "
+        "models.dir/caption/demo.pt (trained at set-up on synthetic scenes), or no captions "
+        "when that is missing.",
+    )
+    caption_beam: int = Field(default=3, ge=1, le=10, description="Beam width of caption decoding.")
+    safety_rules: Path | None = Field(
+        default=None,
+        description="YAML file of caption safety rules; empty: models/caption/safety.yaml.",
+    )
 
 
 class SpeechSettings(Section):
