@@ -164,7 +164,7 @@ class Stack:
                 ("speech", c.speech_concurrency),
             )
         ]
-        for name in ("timeline", "alerts"):  # bus consumers; exactly one alerts engine
+        for name in ("timeline", "alerts", "delivery"):  # bus consumers; one alerts engine
             parts.append(Part(name, [python, "-m", f"services.{name}"], logs / f"{name}.log", env))
         parts.append(Part("gateway", [python, "-m", "services.gateway"], logs / "gateway.log", env))
         return parts

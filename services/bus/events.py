@@ -135,6 +135,19 @@ class AlertDelivered(Event):
     channel: str
 
 
+class AlertUndelivered(Event):
+    """Every try to bring one alert to one caregiver on one channel failed (or the channel
+    refused it for good); the attempts are recorded with the alert."""
+
+    type: Literal["alert.undelivered"] = "alert.undelivered"
+    alert_id: str
+    child: str
+    user: str
+    channel: str
+    attempts: int = Field(ge=1)
+    error: str = Field(max_length=500)
+
+
 class AlertEscalated(Event):
     """An urgent alert nobody acknowledged in time now goes to more caregivers (`to`;
     "*" means everyone)."""
@@ -171,6 +184,7 @@ AnyEvent = Annotated[
     | AlertRaised
     | AlertAcknowledged
     | AlertDelivered
+    | AlertUndelivered
     | AlertEscalated
     | CameraOffline,
     Field(discriminator="type"),
@@ -180,8 +194,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.model_fields["type"].default: cls
     for cls in (
         FrameCaptured, MoodObserved, CaptionObserved, HazardDetected, FrameFailed,
-        SpeechTranscribed, AlertRaised, AlertAcknowledged, AlertDelivered, AlertEscalated,
-        CameraOffline,
+        SpeechTranscribed, AlertRaised, AlertAcknowledged, AlertDelivered, AlertUndelivered,
+        AlertEscalated, CameraOffline,
     )
 }
 

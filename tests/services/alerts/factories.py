@@ -39,7 +39,7 @@ def hazard(at: datetime, kind: str = "near_stairs", severity: str = "urgent",
 def caption(text: str, at: datetime, child: str = "Mia") -> CaptionObserved:
     return CaptionObserved(
         occurred_at=at, frame_id=f"c{at.timestamp():.0f}", camera="cot", child=child, text=text,
-        score=-0.5, model_version="t",
+        score=0.6, model_version="t",
     )
 
 
