@@ -166,6 +166,7 @@ class Stack:
         ]
         for name in ("timeline", "alerts", "delivery"):  # bus consumers; one alerts engine
             parts.append(Part(name, [python, "-m", f"services.{name}"], logs / f"{name}.log", env))
+        parts.append(Part("camera", [python, "-m", "services.camera"], logs / "camera.log", env))
         parts.append(Part("gateway", [python, "-m", "services.gateway"], logs / "gateway.log", env))
         return parts
 

@@ -118,20 +118,108 @@ class GatewaySettings(Section):
     )
 
 
+class CameraSource(Section):
+    """One camera: where its pictures come from and whose cot it watches."""
+
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
+        description="Short name (lower case, digits, - and _): it names the frames folder.",
+    )
+    child: str = Field(min_length=1, max_length=100, description="The child this camera watches.")
+    room: str = Field(default="nursery", min_length=1, max_length=100, description="Where it hangs.")
+    source: str = Field(
+        min_length=1, max_length=2000,
+        description="rtsp:// or http(s):// video stream, http(s):// snapshot URL (ends in "
+        ".jpg/.jpeg/.png or has 'snapshot' in it), a folder a camera writes images into, or "
+        "a video file.",
+    )
+    snapshot: bool | None = Field(
+        default=None,
+        description="Treat an http(s) source as a snapshot URL (true) or a stream (false); "
+        "empty: guessed from the URL.",
+    )
+    loop: bool = Field(default=True, description="Play a video file again from the start when it ends.")
+    sample_hz: float | None = Field(
+        default=None, gt=0, le=30, description="This camera's sampling rate; empty: camera.sample_hz."
+    )
+    motion_threshold: float | None = Field(
+        default=None, ge=0, le=1,
+        description="This camera's motion threshold; empty: camera.motion_threshold.",
+    )
+
+
 class CameraSettings(Section):
+    cameras: list[CameraSource] = Field(
+        default_factory=list, max_length=64,
+        description="The cameras, each bound to a child and a room. Empty: the demo camera "
+        "(when camera.demo is on).",
+    )
+    demo: bool = Field(
+        default=True,
+        description="With no camera configured, play a generated clip of the synthetic nursery "
+        "as a camera, so moods flow right after `cradle up`.",
+    )
     sample_hz: float = Field(
         default=1.0, gt=0, le=30, description="Frames per second taken from each camera."
     )
     motion_threshold: float = Field(
         default=0.01, ge=0, le=1,
-        description="Share of pixels that must change for a frame to count as motion.",
+        description="Share of pixels that must change for a frame to count as motion "
+        "(0 keeps every frame).",
+    )
+    motion_pixel_delta: int = Field(
+        default=25, ge=1, le=255,
+        description="Grey-level difference (0-255) for a pixel to count as changed.",
+    )
+    still_every_s: float = Field(
+        default=60.0, ge=0, le=3600,
+        description="Keep a frame this often even without motion, so a sleeping child is still "
+        "seen; 0 keeps only frames with motion.",
     )
     retention_hours: int = Field(
         default=72, ge=1, le=24 * 365, description="Hours stored frames are kept."
     )
     disk_budget_mb: int = Field(
-        default=2_048, ge=16, le=10_000_000, description="Disk the stored frames may use."
+        default=2_048, ge=16, le=10_000_000,
+        description="Disk the stored frames may use; the oldest go first.",
     )
+    prune_every_s: float = Field(
+        default=60.0, ge=1, le=3600, description="How often old frames are removed."
+    )
+    jpeg_quality: int = Field(default=85, ge=30, le=100, description="JPEG quality of stored frames.")
+    max_side: int = Field(
+        default=1280, ge=64, le=8192,
+        description="Frames larger than this (pixels, longer side) are scaled down before storing.",
+    )
+    offline_after_s: float = Field(
+        default=10.0, gt=0, le=600,
+        description="A camera that cannot connect or sends no picture for this long is offline.",
+    )
+    retry_initial_s: float = Field(
+        default=1.0, gt=0, le=600, description="First wait before reconnecting an offline camera."
+    )
+    retry_max_s: float = Field(
+        default=60.0, gt=0, le=3600, description="Longest wait between reconnections (it doubles)."
+    )
+    max_batches_in_flight: int = Field(
+        default=1, ge=1, le=64,
+        description="Vision batches sent and not yet finished before newer frames wait (and "
+        "replace older ones); set it to the vision workers' processes.",
+    )
+    batch_expires_s: float = Field(
+        default=30.0, ge=1, le=3600,
+        description="A batch not analysed within this long is stale: workers skip it and the "
+        "camera stops waiting for it.",
+    )
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_names(cls, cameras: list[CameraSource]) -> list[CameraSource]:
+        names = [camera.name for camera in cameras]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"camera names must differ: {', '.join(twice)} appear twice")
+        return cameras
 
 
 class TimelineSettings(Section):

@@ -41,7 +41,7 @@ def test_up_starts_the_stack_and_status_sees_it(tmp_path: Path) -> None:
                  what="cradle status to report the stack up")
         status = cradle("status", env=env).stdout
         for part in ("redis", "worker-default", "worker-vision", "worker-speech", "timeline", "alerts",
-                     "delivery", "gateway"):
+                     "delivery", "camera", "gateway"):
             assert part in status
         assert "(embedded)" in status
         state = json.loads((tmp_path / "run" / "stack.json").read_text())
