@@ -9,7 +9,7 @@ up: setup
 
 lint: setup
 	.venv/bin/ruff check .
-	.venv/bin/mypy services workers models bench
+	.venv/bin/mypy services workers models bench chatbot
 	docker-compose -f docker-compose.yml config -q
 
 test: lint

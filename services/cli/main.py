@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import assets, camera, caption, doctor, mood, push, speech, up, users
+from services.cli import assets, camera, caption, doctor, games, mood, push, speech, up, users
 
 app = typer.Typer(
     help="Cradle: a private, self-hosted family assistant for the nursery.",
@@ -21,6 +21,7 @@ app.add_typer(speech.app, name="speech")
 app.add_typer(caption.app, name="caption")
 app.add_typer(push.app, name="push")
 app.add_typer(camera.app, name="camera")
+app.add_typer(games.app, name="games")
 
 if __name__ == "__main__":
     app()

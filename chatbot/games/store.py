@@ -1,0 +1,146 @@
+"""The family's games in Redis: import the catalogue, add, read, rate and search."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import redis
+from pydantic import ValidationError
+
+from chatbot.games.embedder import Embedder, Vectors
+from chatbot.games.model import Game, GameError, load_catalogue
+from chatbot.games.parse import game_from_text
+from chatbot.games.ranking import Context, Filters, rating_bonus
+
+PREFIX = "games"
+IDS = f"{PREFIX}:ids"  # set of every game id
+VERSION = f"{PREFIX}:version"  # bumped on every change, so each process knows its cache is stale
+NET = f"{PREFIX}:net"  # hash: game id -> likes minus dislikes
+
+
+def _game_key(game_id: str) -> str:
+    return f"{PREFIX}:game:{game_id}"
+
+
+def _vector_key(game_id: str) -> str:
+    return f"{PREFIX}:vector:{game_id}"
+
+
+def _votes_key(game_id: str) -> str:
+    return f"{PREFIX}:votes:{game_id}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    game: Game
+    score: float
+    meaning: float
+
+
+class GameStore:
+    """Games as JSON plus a MiniLM vector each; searched in memory, refreshed when changed."""
+
+    def __init__(self, client: redis.Redis, embedder: Embedder) -> None:
+        self.client = client
+        self.embedder = embedder
+        self._cached_version: str | None = None
+        self._games: list[Game] = []
+        self._matrix: Vectors = np.zeros((0, 0), dtype=np.float32)
+
+    def save(self, games: list[Game], vectors: Vectors | None = None) -> int:
+        """Store (or replace, by id) games with their vectors, encoded here unless given."""
+        if not games:
+            return 0
+        rows = self.embedder.encode([g.text() for g in games]) if vectors is None else vectors
+        pipe = self.client.pipeline()
+        for game, vector in zip(games, rows, strict=True):
+            pipe.set(_game_key(game.id), game.model_dump_json())
+            pipe.set(_vector_key(game.id), base64.b64encode(np.asarray(vector, np.float32).tobytes()))
+            pipe.sadd(IDS, game.id)
+        pipe.incr(VERSION)
+        pipe.execute()
+        return len(games)
+
+    def import_catalogue(self, folder: Path | None = None) -> int:
+        return self.save(load_catalogue(folder) if folder else load_catalogue())
+
+    def add(self, text: str, added_by: str) -> Game:
+        """Save a game told in free text (voice or typed) under the name of who told it."""
+        game = game_from_text(text, added_by)
+        base, number = game.id, 1
+        while self.client.sismember(IDS, game.id):  # never overwrite a game someone else saved
+            number += 1
+            game = game.model_copy(update={"id": f"{base}-{number}"})
+        self.save([game])
+        return game
+
+    def get(self, game_id: str) -> Game:
+        raw = self.client.get(_game_key(game_id))
+        if raw is None:
+            raise GameError(f"no game with id {game_id!r}; `cradle games list` shows the ids")
+        return parse_game_json(str(raw))
+
+    def all(self) -> list[Game]:
+        self._refresh()
+        return list(self._games)
+
+    def rate(self, game_id: str, user: str, liked: bool) -> int:
+        """One vote per user per game (a new vote replaces the old); returns the net likes."""
+        self.get(game_id)
+        vote = 1 if liked else -1
+        previous = self.client.hget(_votes_key(game_id), user)
+        delta = vote - int(str(previous)) if previous is not None else vote
+        pipe = self.client.pipeline()
+        pipe.hset(_votes_key(game_id), user, vote)
+        pipe.hincrby(NET, game_id, delta)
+        results = pipe.execute()
+        return int(results[1])
+
+    def search(
+        self,
+        query: str = "",
+        filters: Filters | None = None,
+        context: Context | None = None,
+        limit: int = 5,
+    ) -> list[Hit]:
+        """Games that pass every filter, best first: meaning of `query`, then ratings, context."""
+        self._refresh()
+        filters, context = filters or Filters(), context or Context()
+        keep = [i for i, game in enumerate(self._games) if filters.allows(game)]
+        if not keep:
+            return []
+        if query.strip():
+            meanings = self._matrix[keep] @ self.embedder.encode([query])[0]
+        else:
+            meanings = np.zeros(len(keep), dtype=np.float32)
+        net = {k: int(v) for k, v in self.client.hgetall(NET).items()}
+        hits = []
+        for index, meaning in zip(keep, meanings.tolist(), strict=True):
+            game = self._games[index]
+            score = meaning + rating_bonus(net.get(game.id, 0)) + context.bonus(game)
+            hits.append(Hit(game, score, meaning))
+        hits.sort(key=lambda h: (-h.score, h.game.title))
+        return hits[:limit]
+
+    def _refresh(self) -> None:
+        version = self.client.get(VERSION)
+        current = None if version is None else str(version)
+        if current == self._cached_version and self._games:
+            return
+        ids = sorted(str(i) for i in self.client.smembers(IDS))
+        games_raw = self.client.mget([_game_key(i) for i in ids]) if ids else []
+        vectors_raw = self.client.mget([_vector_key(i) for i in ids]) if ids else []
+        self._games = [parse_game_json(str(raw)) for raw in games_raw if raw is not None]
+        rows = [np.frombuffer(base64.b64decode(str(raw)), dtype=np.float32) for raw in vectors_raw if raw]
+        self._matrix = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+        self._cached_version = current
+
+
+def parse_game_json(raw: str) -> Game:
+    try:
+        return Game.model_validate_json(raw)
+    except ValidationError as exc:
+        raise GameError(f"a stored game is damaged ({exc}); run `cradle games import` again") from exc
