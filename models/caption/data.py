@@ -22,17 +22,16 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 from models.caption.vocab import Vocab
+from models.images import DataError, open_rgb
 
 Format = Literal["auto", "coco", "flickr", "csv"]
 
 
-class DataError(ValueError):
-    """Captions Cradle cannot use as given; the message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -49,14 +48,6 @@ class Split:
     test: list[CaptionedImage]
 
 
-def open_rgb(path: Path) -> Image.Image:
-    """Decode an image fully (truncated files fail here, not mid-batch) as RGB."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image.convert("RGB")
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(f"cannot decode {path}: {exc}") from exc
 
 
 def _gather(rows: Iterable[tuple[Path, str, str]]) -> list[CaptionedImage]:

@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from models.caption.data import DataError, open_rgb
 from models.caption.decoding import Decoded, decode
 from models.caption.model import default_device, load_model
+from models.images import DataError, open_rgb
 from models.transforms import eval_transform
 
 

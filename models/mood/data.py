@@ -27,6 +27,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, WeightedRandomSampler
 
+from models.images import DataError, open_rgb
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 GroupBy = Literal["session", "day"]
 
@@ -54,18 +56,8 @@ class Split:
     test: list[Sample]
 
 
-class DataError(ValueError):
-    """Labelled data Cradle cannot use as given; the message says what to fix."""
 
 
-def open_rgb(path: Path) -> Image.Image:
-    """Decode an image fully (truncated files fail here, not mid-training) as RGB."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image.convert("RGB")
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(f"cannot decode {path}: {exc}") from exc
 
 
 def scan_folder(root: Path, classes: Sequence[str] | None = None) -> list[Sample]:

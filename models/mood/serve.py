@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from models.mood.data import DataError, open_rgb
+from models.images import DataError, open_rgb
 from models.mood.loops import Precision
 from models.mood.model import default_device, load_model
 from models.transforms import eval_transform
