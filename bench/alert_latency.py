@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import summary_ms, write
+from bench.common import summary_ms, wait_for_gateway, write
 from models.caption.synth import make_room, render_scene
 from services.auth import Role, UserStore
 from services.bus.events import FrameCaptured
@@ -90,13 +90,7 @@ def main() -> None:
             arrivals: dict[str, float] = {}
             stop = threading.Event()
             try:
-                deadline = time.monotonic() + 120
-                while time.monotonic() < deadline:
-                    try:
-                        if httpx.get(url + "/health", timeout=1).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        time.sleep(0.3)
+                wait_for_gateway(url)
                 threading.Thread(target=listen, args=(url, token, arrivals, stop), daemon=True).start()
                 latencies, missed = [], 0
                 for trial in range(TRIALS + 1):  # trial 0 loads the models

@@ -6,9 +6,12 @@ import json
 import os
 import platform
 import statistics
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -38,6 +41,19 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def wait_for_gateway(url: str, timeout_s: float = 120) -> None:
+    """Return once the gateway at `url` answers /health; raise if it never does."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the gateway at {url} did not answer within {timeout_s:.0f} s")
 
 
 def write(name: str, results: dict[str, Any], markdown: str) -> Path:

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import percentile, write
+from bench.common import percentile, wait_for_gateway, write
 from bench.speech import speech_clip, wav_bytes
 from models.speech import Speaker, make_engine
 from services.auth import Role, UserStore
@@ -70,13 +70,7 @@ def run_model(model: str, question: bytes, folder: Path) -> dict[str, Any]:
         try:
             url = f"http://127.0.0.1:{port}"
             auth = {"Authorization": f"Bearer {token}"}
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(url + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.3)
+            wait_for_gateway(url)
             rounds: list[dict[str, float]] = []
             celery = create_celery(load_settings(redis={"url": server.url}), include=False)
             with httpx.Client(base_url=url, headers=auth, timeout=120) as http:
