@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 import typer
+from celery import Celery
 from rich.console import Console
 from rich.table import Table
 
@@ -28,14 +30,12 @@ def _gateway_up(url: str) -> bool:
         return False
 
 
-def _workers_answering(settings: Settings, redis_url: str, timeout: float = 1.0) -> set[str]:
-    celery = create_celery(settings, redis_url, include=False)
+def _workers_answering(celery: Celery, timeout: float = 1.0) -> set[str]:
+    """The queues whose workers answer a ping."""
     try:
         replies = celery.control.ping(timeout=timeout)
     except Exception:
         return set()
-    finally:
-        celery.close()
     return {name.split("@")[0] for reply in replies for name in reply}
 
 
@@ -43,10 +43,11 @@ def _wait_until_ready(stack: Stack, stopping: threading.Event, timeout_s: float 
     url = f"http://{stack.settings.gateway.host}:{stack.settings.gateway.port}"
     deadline = time.monotonic() + timeout_s
     gateway, queues = False, set[str]()
-    with console.status("starting workers and gateway") as status:
+    celery = create_celery(stack.settings, stack.redis_url, include=False)
+    with console.status("starting workers and gateway") as status, contextlib.closing(celery):
         while time.monotonic() < deadline and not stopping.is_set():
             gateway = gateway or _gateway_up(url)
-            queues = _workers_answering(stack.settings, stack.redis_url)
+            queues = _workers_answering(celery)
             missing = [q for q in QUEUES if q not in queues] + ([] if gateway else ["gateway"])
             if not missing:
                 return True
@@ -107,7 +108,10 @@ def _print_table(settings: Settings, state: dict[str, Any]) -> bool:
         redis_url + (" (embedded)" if state.get("redis_embedded") else ""),
     )
     ok &= redis_ok
-    answering = _workers_answering(settings, redis_url) if redis_ok else set()
+    answering: set[str] = set()
+    if redis_ok:
+        with contextlib.closing(create_celery(settings, redis_url, include=False)) as celery:
+            answering = _workers_answering(celery)
     for name, part in state.get("parts", {}).items():
         alive = pid_alive(int(part.get("pid") or 0))
         detail = part["log"]
