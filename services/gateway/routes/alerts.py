@@ -12,8 +12,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from services.alerts.acknowledge import acknowledge as acknowledge_alert
 from services.alerts.state import AlertRecord, AlertStore, State
-from services.bus.events import AlertAcknowledged, utcnow
+from services.bus.events import utcnow
 from services.bus.streams import Publisher
 from services.delivery.outbox import Outbox
 from services.gateway.deps import CurrentUser
@@ -84,15 +85,11 @@ def get_alert(alert_id: str, _user: CurrentUser, state: GatewayDep) -> AlertDeta
 @router.post("/{alert_id}/ack", response_model=Acknowledged, summary="Acknowledge: stops it for everyone")
 async def acknowledge(alert_id: str, user: CurrentUser, state: GatewayDep) -> Acknowledged:
     store = _store(state)
-    now = utcnow()
-    done = await run_in_threadpool(store.acknowledge, alert_id, user.name, now)
+    publisher = Publisher(state.redis, state.settings.bus)
+    done = await run_in_threadpool(acknowledge_alert, store, publisher, alert_id, user.name, utcnow(),
+                                   "gateway")
     if done == -1:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert (or it is older than the retention)")
-    if done == 1:
-        # The id is the alert's: a second acknowledgement, however it comes, is one event.
-        event = AlertAcknowledged(id=f"ack-{alert_id}"[:64], alert_id=alert_id, by=user.name,
-                                  occurred_at=now, source="gateway")
-        await run_in_threadpool(Publisher(state.redis, state.settings.bus).publish, event)
     record = store.get(alert_id)
     assert record is not None
     return Acknowledged(alert=record, acknowledged_now=done == 1)
