@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import redis
 from pydantic import ValidationError
 
 from chatbot.games.embedder import Embedder, Vectors
-from chatbot.games.model import Game, GameError, load_catalogue
+from chatbot.games.model import CATALOGUE_DIR, Game, GameError, load_catalogue
 from chatbot.games.parse import game_from_text
 from chatbot.games.ranking import Context, Filters, rating_bonus
 
@@ -19,6 +20,7 @@ PREFIX = "games"
 IDS = f"{PREFIX}:ids"  # set of every game id
 VERSION = f"{PREFIX}:version"  # bumped on every change, so each process knows its cache is stale
 NET = f"{PREFIX}:net"  # hash: game id -> likes minus dislikes
+CATALOGUE = f"{PREFIX}:catalogue"  # fingerprint of the catalogue last imported
 
 
 def _game_key(game_id: str) -> str:
@@ -65,7 +67,18 @@ class GameStore:
         return len(games)
 
     def import_catalogue(self, folder: Path | None = None) -> int:
-        return self.save(load_catalogue(folder) if folder else load_catalogue())
+        folder = folder or CATALOGUE_DIR
+        count = self.save(load_catalogue(folder))
+        self.client.set(CATALOGUE, catalogue_fingerprint(folder))
+        return count
+
+    def ensure_catalogue(self, folder: Path | None = None) -> int:
+        """Import the catalogue when Redis lacks it or holds an older one (a new release);
+        the family's own games and every vote are kept. Returns how many were imported."""
+        folder = folder or CATALOGUE_DIR
+        if self.client.get(CATALOGUE) == catalogue_fingerprint(folder):
+            return 0
+        return self.import_catalogue(folder)
 
     def add(self, text: str, added_by: str) -> Game:
         """Save a game told in free text (voice or typed) under the name of who told it."""
@@ -137,6 +150,13 @@ class GameStore:
         rows = [np.frombuffer(base64.b64decode(str(raw)), dtype=np.float32) for raw in vectors_raw if raw]
         self._matrix = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
         self._cached_version = current
+
+
+def catalogue_fingerprint(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def parse_game_json(raw: str) -> Game:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatbot.games.embedder import Embedder
-from chatbot.games.model import Energy, GameError, Place, Skill, load_catalogue
+from chatbot.games.model import CATALOGUE_DIR, Energy, GameError, Place, Skill, load_catalogue
 from chatbot.games.ranking import Context, Filters
 from chatbot.games.store import GameStore, Hit
 
@@ -143,3 +143,18 @@ def test_duplicate_ids_across_files(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text(entry)
     with pytest.raises(GameError, match=r"b\.yaml: game id 'peekaboo' is also in a\.yaml"):
         load_catalogue(tmp_path)
+
+
+def test_the_catalogue_is_imported_once_and_again_only_when_it_changes(
+    client: redis.Redis, embedder: Embedder, tmp_path: Path
+) -> None:
+    games = GameStore(client, embedder)
+    assert games.ensure_catalogue() == len(CATALOGUE)
+    saved = games.add("a game where you roll a ball to the baby", added_by="Anna")
+    assert games.ensure_catalogue() == 0  # unchanged: nothing re-imported
+    folder = tmp_path / "catalogue"
+    folder.mkdir()
+    source = sorted(Path(CATALOGUE_DIR).glob("*.yaml"))[0]
+    (folder / source.name).write_text(source.read_text() + "\n# a new release\n")
+    assert games.ensure_catalogue(folder) > 0  # a new catalogue is imported ...
+    assert games.get(saved.id).added_by == "Anna"  # ... and the family's own games stay
