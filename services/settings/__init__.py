@@ -32,6 +32,7 @@ from services.settings.sections import (
     BusSettings,
     CameraSettings,
     CelerySettings,
+    FamilySettings,
     GatewaySettings,
     ModelSettings,
     RasaSettings,
@@ -83,6 +84,7 @@ class Settings(BaseSettings):
     timeline: TimelineSettings = Field(default_factory=TimelineSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    family: FamilySettings = Field(default_factory=FamilySettings)
     rasa: RasaSettings = Field(default_factory=RasaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 

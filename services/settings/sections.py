@@ -3,6 +3,7 @@ description; unknown keys are rejected so a typo fails loudly instead of being i
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -294,6 +295,45 @@ class SpeechSettings(Section):
     tts_format: Literal["ogg", "wav"] = Field(
         default="ogg", description="Audio format of spoken replies (ogg/opus is ten times smaller)."
     )
+
+
+class ChildSettings(Section):
+    """A child the family watches over: how the cameras name them and how Cradle speaks of them."""
+
+    id: str = Field(
+        min_length=1, max_length=100,
+        description="The child's id as the cameras name it (camera.cameras[].child).",
+    )
+    name: str = Field(default="", max_length=100, description="Spoken name; empty: the id.")
+    pronoun: Literal["she", "he", "they"] = Field(
+        default="they", description="How replies speak of the child: she, he or they."
+    )
+    born: date | None = Field(
+        default=None,
+        description="Date of birth (YYYY-MM-DD): a game asked for with no age suits the child's.",
+    )
+
+    @property
+    def spoken_name(self) -> str:
+        return self.name or self.id
+
+
+class FamilySettings(Section):
+    children: list[ChildSettings] = Field(
+        default_factory=lambda: [ChildSettings(id="Baby", name="Baby", pronoun="she")],
+        min_length=1, max_length=16,
+        description="The children, first one the default when a question names none. The "
+        "default matches the demo camera's child.",
+    )
+
+    @field_validator("children")
+    @classmethod
+    def _unique_children(cls, children: list[ChildSettings]) -> list[ChildSettings]:
+        ids = [child.id for child in children]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"child ids must differ: {', '.join(twice)} appear twice")
+        return children
 
 
 class RasaSettings(Section):

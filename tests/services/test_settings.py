@@ -73,3 +73,16 @@ def test_port_bound_is_enforced_for_every_value(port: int) -> None:
     else:
         with pytest.raises(SettingsError, match=r"gateway\.port"):
             load_settings(gateway={"port": port})
+
+
+def test_the_family_defaults_to_the_demo_child_and_refuses_twins_with_one_id() -> None:
+    family = load_settings().family
+    assert [(c.id, c.spoken_name, c.pronoun) for c in family.children] == [("Baby", "Baby", "she")]
+    named = load_settings(family={"children": [{"id": "cam-mia", "name": "Mia", "pronoun": "she",
+                                                "born": "2026-01-15"}, {"id": "leo"}]}).family
+    assert named.children[0].spoken_name == "Mia" and str(named.children[0].born) == "2026-01-15"
+    assert named.children[1].spoken_name == "leo" and named.children[1].pronoun == "they"
+    with pytest.raises(SettingsError, match="appear twice"):
+        load_settings(family={"children": [{"id": "mia"}, {"id": "mia"}]})
+    with pytest.raises(SettingsError, match="pronoun"):
+        load_settings(family={"children": [{"id": "mia", "pronoun": "it"}]})

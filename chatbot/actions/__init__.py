@@ -1,0 +1,28 @@
+"""Cradle's custom Rasa actions, served by rasa-sdk in the main environment:
+
+    python -m rasa_sdk --actions chatbot.actions
+
+rasa-sdk's executor imports every module of this package and registers every concrete
+`rasa_sdk.Action` subclass it then knows, so a new action needs only its class in one of
+these modules (and its name in chatbot/domain.yml). Base classes must be abstract
+(`abc.ABC` with an abstract method) or the executor registers them too. Nothing here
+runs at import time: `backend()` connects on the first action.
+
+About a child (child.py):
+    action_mood_now       how the child is now, and since when
+    action_day_summary    moods, sleeps, feeds, alerts and a caption or two over a period
+    action_sleep          asleep or awake and since when, today's naps, last night's wake-ups
+    action_last_feed      when the last feed was and how long it lasted
+    action_correct_mood   a caregiver's correction: the frames go to the labelled data
+
+Alerts (alerts.py): action_alerts, action_acknowledge_alert, action_mute_alerts,
+action_unmute_alerts.
+
+Games (games.py): action_game_search, action_game_next, action_game_save,
+action_game_rate, action_game_read.
+
+Shared: base.py (`CradleAction`: the answer runs off the event loop, failures become a
+short sentence), backend.py (the timeline, alerts, games and family behind one object),
+phrases.py (spoken times, spans and pronouns), periods.py ("this morning", "last night"),
+parsing.py (the games' and mutes' word parsing).
+"""

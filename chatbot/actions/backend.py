@@ -1,0 +1,114 @@
+"""What the custom actions talk to, behind one small object per action-server process.
+
+The actions never open Redis or read settings themselves: `backend()` builds a `Backend`
+once (from the environment `cradle up` gives the action server) and every action asks
+it for the timeline, the alerts, the games and the family. Tests hand in their own with
+`use_backend`, built over the test's Redis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+import redis
+
+from chatbot.games import open_store
+from chatbot.games.store import GameStore
+from services.alerts.state import AlertStore, Mutes
+from services.bus.events import utcnow
+from services.bus.streams import Publisher
+from services.redis_runtime import connect
+from services.settings import Settings, load_settings
+from services.settings.sections import ChildSettings
+from services.timeline.store import Clock, Timeline, TimelineConfig
+
+
+class UnknownChild(LookupError):
+    """A question named a child the family settings do not know; the message says who is known."""
+
+
+@dataclass
+class Backend:
+    settings: Settings
+    client: redis.Redis
+    clock: Clock = field(default=utcnow)
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The family's time zone: times are spoken in it."""
+        return ZoneInfo(self.settings.alerts.timezone)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @cached_property
+    def timeline(self) -> Timeline:
+        config = TimelineConfig(retention_days=self.settings.timeline.retention_days)
+        return Timeline(self.client, config, clock=self.clock)
+
+    @cached_property
+    def alerts(self) -> AlertStore:
+        return AlertStore(self.client, self.settings.alerts.retention_days)
+
+    @cached_property
+    def mutes(self) -> Mutes:
+        return Mutes(self.client)
+
+    @cached_property
+    def publisher(self) -> Publisher:
+        return Publisher(self.client, self.settings.bus)
+
+    @cached_property
+    def games(self) -> GameStore:
+        """The games store; loads MiniLM on first use (a second or two)."""
+        return open_store(self.client, self.settings.models_dir)
+
+    @property
+    def children(self) -> list[ChildSettings]:
+        return list(self.settings.family.children)
+
+    def child(self, named: str | None = None) -> ChildSettings:
+        """The child a question is about: by spoken name or id (any case), else the first."""
+        if not named:
+            return self.children[0]
+        wanted = named.strip().lower()
+        for child in self.children:
+            if wanted in (child.id.lower(), child.spoken_name.lower()):
+                return child
+        known = ", ".join(c.spoken_name for c in self.children)
+        raise UnknownChild(f"I don't know {named}. I know {known}.")
+
+
+_lock = threading.Lock()
+_backend: Backend | None = None
+
+
+def backend() -> Backend:
+    """The process's backend, built on first use from the settings in the environment."""
+    global _backend
+    with _lock:
+        if _backend is None:
+            settings = load_settings()
+            if not settings.redis.url:
+                raise RuntimeError("the action server needs CRADLE_REDIS__URL (cradle up sets it)")
+            _backend = Backend(settings, connect(settings.redis.url, settings))
+        return _backend
+
+
+@contextlib.contextmanager
+def use_backend(replacement: Backend) -> Iterator[Backend]:
+    """Run the actions against `replacement` (tests), restoring the previous one after."""
+    global _backend
+    with _lock:
+        previous, _backend = _backend, replacement
+    try:
+        yield replacement
+    finally:
+        with _lock:
+            _backend = previous

@@ -1,0 +1,336 @@
+"""The child actions against a real Redis holding a timeline the test writes, at a fixed
+clock: 2 pm on Friday 20 November 2026 in the family's time zone (New York)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+import redis
+from rasa_sdk.executor import ActionExecutor
+
+from chatbot.actions.backend import Backend, use_backend
+from chatbot.actions.child import (
+    ActionCorrectMood,
+    ActionDaySummary,
+    ActionLastFeed,
+    ActionMoodNow,
+    ActionSleep,
+    correction_moods,
+)
+from services.bus.events import AlertRaised, FrameCaptured, MoodObserved
+from services.camera.store import FrameStore
+from services.labels import LabelStore
+from tests.chatbot.actions.conftest import LEO, MARKDOWN, MIA, NOW, make_tracker, say
+from tests.services.alerts.factories import caption
+
+TZ = ZoneInfo("America/New_York")
+MIN = timedelta(minutes=1)
+NAMES = {"s": "sleep", "h": "happy", "u": "upset", "f": "feed"}
+
+
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=TZ).astimezone(UTC)
+
+
+def spoken(reply: str) -> str:
+    assert reply and not MARKDOWN & set(reply), reply
+    return reply
+
+
+def seen(b: Backend, letters: str, start: datetime, every: timedelta = MIN, child: str = "Mia",
+         frames: bool = False) -> list[MoodObserved]:
+    """One frame per letter (s sleep, h happy, u upset, f feed) from `start`, `every` apart,
+    on the timeline; with `frames`, the JPEGs too, stored as camera ingest stores them."""
+    store = FrameStore(b.settings.frames_dir)
+    written = []
+    for i, letter in enumerate(letters):
+        at = start + i * every
+        frame_id = f"{child}{int(at.timestamp())}"
+        if frames:
+            rgb = np.full((24, 32, 3), 40 * i % 255, dtype=np.uint8)
+            path = store.save("cot", frame_id, rgb, at)
+            b.timeline.add(FrameCaptured(occurred_at=at, frame_id=frame_id, camera="cot", child=child,
+                                         path=path, captured_at=at))
+        event = MoodObserved(occurred_at=at, frame_id=frame_id, camera="cot", child=child,
+                             mood=NAMES[letter], probabilities={NAMES[letter]: 0.9}, model_version="t")
+        b.timeline.add(event)
+        written.append(event)
+    return written
+
+
+def minutes(letter: str, start: datetime, end: datetime) -> str:
+    return letter * int((end - start) / MIN)
+
+
+@pytest.fixture
+def a_day(backend: Backend) -> Backend:
+    """Mia's night and day, a frame a minute: asleep 7:30 pm, awake and upset 11 pm, asleep
+    11:10 pm, a feed 2 am, asleep 2:15 am, up and happy 6:30 am, a nap 10 to 11:30, a
+    feed 1:15 to 1:35 pm, happy since. One alert at 11 am; a few captions."""
+    plan = [("s", local(19, 19, 30)), ("u", local(19, 23)), ("s", local(19, 23, 10)), ("f", local(20, 2)),
+            ("s", local(20, 2, 15)), ("h", local(20, 6, 30)), ("s", local(20, 10)), ("h", local(20, 11, 30)),
+            ("f", local(20, 13, 15)), ("h", local(20, 13, 35)), ("", local(20, 14))]
+    letters = "".join(minutes(letter, start, end) for (letter, start), (_l, end) in pairwise(plan))
+    seen(backend, letters, plan[0][1])
+    backend.timeline.add(AlertRaised(occurred_at=local(20, 11), alert_id="a1", child="Mia", kind="rolled",
+                                     severity="warning", reason="Mia rolled onto her tummy."))
+    for hour in (1, 3, 4, 10, 11):
+        backend.timeline.add(caption("a baby sleeping in a crib", local(20, hour), child="Mia"))
+    backend.timeline.add(caption("a baby playing with a red ball", local(20, 12), child="Mia"))
+    for at in (local(20, 13, 20), local(20, 13, 30)):
+        backend.timeline.add(caption("a baby drinking from a bottle", at, child="Mia"))
+    return backend
+
+
+# Mood now.
+
+def test_mood_now_says_the_mood_and_for_how_long(backend: Backend) -> None:
+    seen(backend, "h" * 20, NOW - 10 * MIN, every=timedelta(seconds=30))
+    reply = say(ActionMoodNow(), make_tracker("how is she doing", "ask_mood_now"))
+    assert spoken(reply) == "She's happy, and has been for 10 minutes."
+
+
+def test_mood_now_without_recent_frames_says_when_she_was_last_seen(backend: Backend) -> None:
+    seen(backend, "s" * 10, local(20, 13, 1))  # last frame 1:10 pm, 50 minutes ago
+    reply = say(ActionMoodNow(), make_tracker("how is she", "ask_mood_now"))
+    assert spoken(reply) == ("I haven't seen her on the camera in the last 5 minutes. "
+                             "At 1:10 pm she was asleep.")
+
+
+def test_mood_now_with_no_frames_at_all_is_honest(backend: Backend) -> None:
+    reply = say(ActionMoodNow(), make_tracker("how is she", "ask_mood_now"))
+    assert spoken(reply) == "I haven't seen her on the camera yet, so I can't tell."
+
+
+def test_mood_now_of_a_run_older_than_the_window_says_more_than(backend: Backend) -> None:
+    seen(backend, "s" * 100, NOW - 100 * MIN + MIN)
+    reply = say(ActionMoodNow(), make_tracker("is she still asleep", "ask_mood_now"))
+    assert spoken(reply) == "She's asleep, and has been for more than an hour."
+
+
+def test_a_named_child_in_a_family_of_two(make_backend: object) -> None:
+    b = make_backend([MIA, LEO])  # type: ignore[operator]
+    seen(b, "u" * 8, NOW - 8 * MIN, child="Leo")
+    seen(b, "h" * 8, NOW - 8 * MIN, child="Mia")
+    leo = say(ActionMoodNow(), make_tracker("how is leo", "ask_mood_now",
+                                            [{"entity": "child", "value": "leo"}]))
+    assert spoken(leo) == "Leo's upset, and has been for 8 minutes."
+    by_slot = say(ActionMoodNow(), make_tracker("and now?", "ask_mood_now", slots={"child": "Mia"}))
+    assert by_slot == "Mia's happy, and has been for 8 minutes."
+
+
+def test_an_unknown_child_names_the_known_ones(make_backend: object) -> None:
+    make_backend([MIA, LEO])  # type: ignore[operator]
+    tracker = make_tracker("how is zoe", "ask_mood_now", [{"entity": "child", "value": "Zoe"}])
+    for action in (ActionMoodNow(), ActionSleep(), ActionDaySummary(), ActionLastFeed(), ActionCorrectMood()):
+        assert spoken(say(action, tracker)) == "I don't know Zoe. I know Mia, Leo."
+
+
+def test_they_pronouns(make_backend: object) -> None:
+    b = make_backend([{"id": "Sam", "pronoun": "they"}])  # type: ignore[operator]
+    seen(b, "s" * 30, NOW - 30 * MIN, child="Sam")
+    assert say(ActionMoodNow(), make_tracker("how are they", "ask_mood_now")) == \
+        "They're asleep, and have been for 30 minutes."
+    assert say(ActionSleep(), make_tracker("are they asleep", "ask_sleep")).startswith(
+        "They've been asleep since 1:30 pm, 30 minutes.")
+
+
+# Sleep.
+
+def test_sleep_when_awake_counts_naps_and_wake_ups_last_night(a_day: Backend) -> None:
+    reply = spoken(say(ActionSleep(), make_tracker("how did she sleep", "ask_sleep")))
+    assert reply.startswith("She's been awake since 11:30 am, 2 and a half hours. "
+                            "Her last sleep lasted about an hour and a half.")
+    assert "She has had 1 nap today, about an hour and a half." in reply
+    assert reply.endswith("Last night she slept about 11 hours and woke up twice.")
+
+
+def test_sleep_when_asleep_says_since_when(backend: Backend) -> None:
+    letters = minutes("h", local(20, 12), local(20, 13)) + minutes("s", local(20, 13), NOW)
+    seen(backend, letters, local(20, 12))
+    reply = spoken(say(ActionSleep(), make_tracker("is she asleep", "ask_sleep")))
+    assert reply == "She's been asleep since 1 pm, an hour. She has had 1 nap today, 59 minutes."
+
+
+def test_sleep_with_the_camera_off_says_what_it_last_saw(backend: Backend) -> None:
+    seen(backend, "s" * 40, local(20, 12))  # asleep noon to 12:39, then nothing
+    reply = spoken(say(ActionSleep(), make_tracker("is she asleep", "ask_sleep")))
+    assert reply.startswith("I can't see her on the camera right now. When I last saw her, at 12:39 pm, "
+                            "she had been asleep for 39 minutes.")
+
+
+def test_sleep_with_nothing_seen(backend: Backend) -> None:
+    reply = spoken(say(ActionSleep(), make_tracker("how did she sleep", "ask_sleep")))
+    assert reply == "I can't see her on the camera right now. No naps yet today."
+
+
+# The day.
+
+def test_day_summary_of_today(a_day: Backend) -> None:
+    reply = spoken(say(ActionDaySummary(), make_tracker("how was her day", "ask_day_summary")))
+    assert reply == (
+        "Today she slept 3 times, about 7 hours and 40 minutes in all, fed twice and was mostly happy. "
+        "There was one alert, at 11 am: Mia rolled onto her tummy. "
+        "At noon: a baby playing with a red ball. At 1:20 pm: a baby drinking from a bottle."
+    )
+
+
+def test_day_summary_of_this_morning_and_of_the_last_hour(a_day: Backend) -> None:
+    morning = say(ActionDaySummary(), make_tracker("how was this morning", "ask_day_summary",
+                                                   [{"entity": "period", "value": "this morning"}]))
+    assert spoken(morning).startswith("This morning she slept twice, about 3 hours in all, didn't feed "
+                                      "and was mostly happy. There was one alert, at 11 am")
+    hour = say(ActionDaySummary(), make_tracker("the last hour?", "ask_day_summary",
+                                                [{"entity": "period", "value": "the last hour"}]))
+    assert spoken(hour).startswith("In the last hour she didn't sleep, fed once and was mostly happy. "
+                                   "No alerts.")
+
+
+def test_day_summary_of_a_period_to_come_or_unknown(a_day: Backend) -> None:
+    evening = say(ActionDaySummary(), make_tracker("how was the evening", "ask_day_summary",
+                                                   [{"entity": "period", "value": "this evening"}]))
+    assert spoken(evening) == "This evening hasn't started yet."
+    odd = say(ActionDaySummary(), make_tracker("how was the weekend", "ask_day_summary",
+                                               [{"entity": "period", "value": "the weekend"}]))
+    assert spoken(odd).startswith("I'm not sure what the weekend means. I can sum up today")
+
+
+def test_day_summary_with_no_frames(backend: Backend) -> None:
+    reply = say(ActionDaySummary(), make_tracker("how was her day", "ask_day_summary"))
+    assert spoken(reply) == "Today I didn't see her on the camera. No alerts."
+
+
+# Feeds.
+
+def test_last_feed(a_day: Backend) -> None:
+    reply = say(ActionLastFeed(), make_tracker("when did she last eat", "ask_feeding"))
+    assert spoken(reply) == "She last fed about 45 minutes ago, at 1:15 pm, for 19 minutes."
+
+
+def test_feeding_now_and_no_feed(backend: Backend) -> None:
+    assert say(ActionLastFeed(), make_tracker("when did she eat", "ask_feeding")) == \
+        "I haven't seen her feed in the last day."
+    seen(backend, "f" * 10, NOW - 10 * MIN)
+    assert say(ActionLastFeed(), make_tracker("when did she eat", "ask_feeding")) == \
+        "She's feeding now, since 1:50 pm, 10 minutes so far."
+
+
+# Corrections.
+
+HUNGRY_NOT_UPSET = [{"entity": "mood", "value": "feed", "role": "actual", "literal": "hungry"},
+                    {"entity": "mood", "value": "upset", "role": "wrong"}]
+
+
+def labelled(b: Backend) -> list[Path]:
+    return sorted((b.settings.data_dir / "labels").rglob("*.jpg"))
+
+
+def test_a_correction_labels_the_frames_of_the_latest_wrong_run(backend: Backend,
+                                                                 client: redis.Redis) -> None:
+    happy = seen(backend, "h" * 10, NOW - 20 * MIN, every=timedelta(seconds=30), frames=True)
+    upset = seen(backend, "u" * 30, NOW - 15 * MIN, every=timedelta(seconds=20), frames=True)
+    tracker = make_tracker("she was hungry not upset", "correct_mood", HUNGRY_NOT_UPSET)
+    assert spoken(say(ActionCorrectMood(), tracker)) == (
+        "Thanks, noted she was hungry, not upset. I'll learn from it at the next training run.")
+
+    files = labelled(backend)
+    assert len(files) == 20  # at most 20, spread over the run
+    folders = {f.parent.relative_to(backend.settings.data_dir / "labels") for f in files}
+    assert folders == {Path("feed/cot-2026-11-20")}
+    ids = {f.stem for f in files}
+    assert ids <= {e.frame_id for e in upset} and not ids & {e.frame_id for e in happy}
+    assert upset[0].frame_id in ids and upset[-1].frame_id in ids
+    record = LabelStore(client, backend.settings.data_dir).get(upset[-1].frame_id)
+    assert record is not None
+    assert (record.label, record.predicted, record.by, record.at) == ("feed", "upset", "mum", NOW)
+
+
+def test_a_correction_without_roles_finds_the_wrong_mood_after_not(backend: Backend) -> None:
+    seen(backend, "u" * 5, NOW - 5 * MIN, frames=True)
+    entities = [{"entity": "mood", "value": "upset"},
+                {"entity": "mood", "value": "feed", "literal": "hungry"}]
+    reply = say(ActionCorrectMood(), make_tracker("she wasn't upset she was hungry", "correct_mood", entities,
+                                                  sender="dad"))
+    assert reply.startswith("Thanks, noted she was hungry, not upset.")
+    assert [f.parent.parent.name for f in labelled(backend)] == ["feed"] * 5
+
+
+@pytest.mark.parametrize(("text", "entities", "expected"), [
+    ("she was hungry not upset", [("hungry", "feed", None), ("upset", "upset", None)], ("feed", "upset")),
+    ("not sad just hungry", [("sad", "upset", None), ("hungry", "feed", None)], ("feed", "upset")),
+    ("you said upset but she was dozing", [("upset", "upset", None), ("dozing", "sleep", None)],
+     ("sleep", "upset")),
+    ("that's not right Leo was content", [("content", "happy", None)], ("happy", None)),
+    ("no she wasn't upset", [("upset", "upset", None)], (None, "upset")),
+    ("she was so happy you said she was sad", [("happy", "happy", "actual"), ("sad", "sad", "wrong")],
+     ("happy", "upset")),
+    ("she was crying", [("crying", "crying", None)], ("upset", None)),
+])
+def test_correction_moods(text: str, entities: Sequence[tuple[str, str, str | None]],
+                          expected: tuple[str | None, str | None]) -> None:
+    given = []
+    for literal, value, role in entities:
+        start = text.index(literal)
+        entity = {"entity": "mood", "value": value, "start": start, "end": start + len(literal)}
+        given.append(entity | ({"role": role} if role else {}))
+    assert correction_moods(text, given) == expected
+
+
+def test_a_correction_without_the_right_mood_asks_for_it(backend: Backend) -> None:
+    reply = say(ActionCorrectMood(), make_tracker("no she wasn't upset", "correct_mood",
+                                                  [{"entity": "mood", "value": "upset", "role": "wrong"}]))
+    assert spoken(reply) == "What was she really: hungry, happy, upset or asleep?"
+    assert labelled(backend) == []
+
+
+def test_a_correction_with_no_frames_or_pruned_frames_is_honest(backend: Backend) -> None:
+    tracker = make_tracker("she was hungry not upset", "correct_mood", HUNGRY_NOT_UPSET)
+    assert spoken(say(ActionCorrectMood(), tracker)) == (
+        "Thanks. I have no pictures of her from the last half hour, so I can't learn from it this time.")
+    seen(backend, "h" * 5, NOW - 5 * MIN, frames=True)
+    assert say(ActionCorrectMood(), tracker) == (
+        "Thanks. I haven't said she was upset in the last half hour, so I have no pictures to learn from "
+        "this time.")
+    seen(backend, "u" * 5, NOW - 30 * MIN + MIN)  # no JPEGs: pruned
+    assert say(ActionCorrectMood(), tracker) == ("Thanks, noted she was hungry, not upset. The pictures are "
+                                                 "gone already, so I can't learn from them this time.")
+    assert labelled(backend) == []
+
+
+# Failures.
+
+def test_redis_down_gets_a_short_sentence(backend: Backend) -> None:
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, decode_responses=True)
+    with use_backend(Backend(backend.settings, dead, clock=backend.clock)):
+        for action in (ActionMoodNow(), ActionSleep(), ActionDaySummary(), ActionLastFeed()):
+            assert say(action, make_tracker("how is she", "ask_mood_now")) == \
+                "I can't reach Cradle's memory right now. Try again in a minute."
+
+
+def test_a_malformed_event_gets_a_short_sentence(backend: Backend, client: redis.Redis) -> None:
+    client.zadd("cradle:timeline:Mia:mood.observed", {'{"type": "mood.observed"}': NOW.timestamp() - 30})
+    reply = say(ActionMoodNow(), make_tracker("how is she", "ask_mood_now"))
+    assert reply == "Something in the nursery timeline looks wrong, so I can't answer that right now."
+
+
+def test_the_action_server_registers_every_action_in_the_domain() -> None:
+    import yaml
+
+    domain = yaml.safe_load((Path(__file__).parents[3] / "chatbot/domain.yml").read_text())
+    executor = ActionExecutor()
+    executor.register_package("chatbot.actions")
+    assert set(executor.actions) == set(domain["actions"])
+
+
+def test_day_summary_tells_happy_and_upset_time_apart(backend: Backend) -> None:
+    seen(backend, "h" * 45 + "u" * 75, NOW - 120 * MIN)
+    reply = say(ActionDaySummary(), make_tracker("how were the last two hours", "ask_day_summary",
+                                                 [{"entity": "period", "value": "the last two hours"}]))
+    assert spoken(reply) == ("In the last 2 hours she didn't sleep, didn't feed and was upset for about "
+                             "an hour and 15 minutes, happy for about 45 minutes. No alerts.")
