@@ -88,4 +88,32 @@ demo_model() {  # demo_model NAME "SOURCE GLOBS" -- cradle arguments...
 }
 demo_model mood "models/mood/*.py models/backbones.py models/transforms.py" -- mood demo
 demo_model caption "models/caption/*.py models/backbones.py models/transforms.py" -- caption demo
+
+# -- The chatbot: Rasa 3.6 supports Python up to 3.10, so it gets its own environment
+#    (pinned by chatbot/requirements-rasa.lock, cached like the main one) and runs as its
+#    own process. .venv-rasa points at it.
+PY310=${CRADLE_PYTHON310:-}
+if [ -z "$PY310" ]; then
+  # pyenv's shims answer to python3.10 even when it is not selected, so ask each to run.
+  for candidate in "$(command -v pyenv >/dev/null && echo "$(pyenv root)/versions/3.10.13/bin/python")" python3.10; do
+    if [ -n "$candidate" ] && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then
+      PY310=$candidate; break
+    fi
+  done
+fi
+[ -n "$PY310" ] || { echo "Python 3.10 is needed for Rasa (pyenv install 3.10.13)"; exit 1; }
+RKEY=$( (cat chatbot/requirements-rasa.lock; "$PY310" -VV) | sha256sum | cut -c1-12)
+RASA_ENV=$CACHE/venvs/rasa-$RKEY
+if [ ! -f "$RASA_ENV/.complete" ]; then
+  say "building the chatbot's Rasa environment in $RASA_ENV (once per chatbot/requirements-rasa.lock)"
+  rm -rf "$RASA_ENV"
+  "$PY310" -m venv "$RASA_ENV"
+  "$RASA_ENV/bin/pip" install -q --no-deps -r chatbot/requirements-rasa.lock 2>&1 | grep -v "^WARNING: Location" || true
+  "$RASA_ENV/bin/rasa" --version >/dev/null
+  touch "$RASA_ENV/.complete"
+fi
+ln -sfn "$RASA_ENV" .venv-rasa
+
+# -- The chatbot's model: trained when its data changed, cached by that data's fingerprint.
+.venv/bin/cradle chatbot train --cache "$CACHE/chatbot"
 say "ready"

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from chatbot import project
 from services import assets
 from services.redis_runtime import RedisUnavailable, reachable, redis_executable
 from services.settings import Settings, SettingsError, load_settings
@@ -68,6 +69,14 @@ def _rasa(settings: Settings) -> Finding:
     )
 
 
+def _chatbot_model(settings: Settings) -> Finding:
+    model = project.model_path(settings)
+    if model.exists():
+        return Finding(True, str(model))
+    return Finding(False, f"no chatbot model for the current data ({model.name})",
+                   "cradle chatbot train (cradle up trains it too)", required=False)
+
+
 def _program(name: str, why: str, required: bool = True) -> Callable[[Settings], Finding]:
     def check(_settings: Settings) -> Finding:
         path = shutil.which(name)
@@ -111,6 +120,7 @@ def doctor() -> None:
         ("torch", _torch),
         *[(f"weights: {a.name}", _asset_check(a)) for a in assets.ASSETS],
         ("rasa", _rasa),
+        ("chatbot model", _chatbot_model),
         ("ffmpeg", _program("ffmpeg", "decodes voice messages")),
         ("espeak-ng", _program("espeak-ng", "spoken replies", required=False)),
         ("disk", _disk),

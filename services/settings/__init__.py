@@ -44,8 +44,8 @@ from services.settings.sections import (
 ENV_PREFIX = "CRADLE_"
 CONFIG_FILE_VAR = "CRADLE_CONFIG_FILE"
 # Variables with the prefix that are not settings: the config file's name, and the set-up
-# script's cache folder and Python.
-NOT_SETTINGS = {CONFIG_FILE_VAR, "CRADLE_CACHE", "CRADLE_PYTHON"}
+# script's cache folder and Pythons.
+NOT_SETTINGS = {CONFIG_FILE_VAR, "CRADLE_CACHE", "CRADLE_PYTHON", "CRADLE_PYTHON310"}
 
 __all__ = ["Settings", "SettingsError", "get_settings", "load_settings"]
 

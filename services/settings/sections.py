@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
 class Section(BaseModel):
@@ -351,6 +351,22 @@ class RasaSettings(Section):
     )
     timeout_s: float = Field(
         default=10.0, gt=0, le=120, description="Seconds to wait for one Rasa reply."
+    )
+    actions_url: str = Field(
+        default="http://127.0.0.1:5055/webhook", pattern=r"^https?://",
+        description="The action server's webhook, as the Rasa server reaches it.",
+    )
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="Token for Rasa's HTTP API (models, trackers); the chat webhook needs none. "
+        "Set it when Rasa listens beyond localhost.",
+    )
+    conversation_days: float = Field(
+        default=30.0, gt=0, le=3650, description="Days a conversation is kept in Redis after its last turn."
+    )
+    start_timeout_s: float = Field(
+        default=180.0, gt=0, le=1800,
+        description="Seconds `cradle up` waits for Rasa to load its model and answer.",
     )
 
 
