@@ -59,6 +59,7 @@ def run_model(model: str, question: bytes, folder: Path) -> dict[str, Any]:
             CRADLE_REDIS__URL=server.url, CRADLE_DATA_DIR=str(folder / f"data-{model}"),
             CRADLE_MODELS__DIR=str(MODELS), CRADLE_SPEECH__MODEL=model, CRADLE_SPEECH__THREADS="2",
             CRADLE_GATEWAY__PORT=str(port), CRADLE_GATEWAY__LOG_LEVEL="warning", PYTHONPATH=str(ROOT),
+            CRADLE_RASA__ENABLED="false",  # the chatbot's latency is bench/chatbot.py's
         )
         _user, token = UserStore(connect(server.url)).add("Bench", Role.parent)
         worker = start(

@@ -20,9 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 
+from chatbot import project
 from services.redis_runtime import EmbeddedRedis, connect, reachable, resolve
 from services.settings import Settings
 
@@ -133,6 +135,7 @@ class Stack:
     parts: list[Part] = field(default_factory=list)
     redis_url: str = ""
     embedded: EmbeddedRedis | None = None
+    chatbot_model: Path | None = None  # the trained Rasa model, when the chatbot is enabled
 
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -167,6 +170,16 @@ class Stack:
         for name in ("timeline", "alerts", "delivery"):  # bus consumers; one alerts engine
             parts.append(Part(name, [python, "-m", f"services.{name}"], logs / f"{name}.log", env))
         parts.append(Part("camera", [python, "-m", "services.camera"], logs / "camera.log", env))
+        if self.settings.rasa.enabled:
+            if self.chatbot_model is None:
+                raise ValueError("the chatbot is enabled but no Rasa model was given (train it first)")
+            rasa_env = {**env, **project.rasa_env(self.settings, self.redis_url)}
+            actions = project.actions_argv(self.settings, python)
+            host = urlsplit(self.settings.rasa.actions_url).hostname or "127.0.0.1"
+            actions_env = {**env, "SANIC_HOST": host}
+            parts.append(Part("actions", actions, logs / "actions.log", actions_env))
+            parts.append(Part("rasa", project.server_argv(self.settings, self.chatbot_model),
+                              logs / "rasa.log", project.quiet_env(rasa_env)))
         parts.append(Part("gateway", [python, "-m", "services.gateway"], logs / "gateway.log", env))
         return parts
 

@@ -51,6 +51,7 @@ def settings(redis_server: EmbeddedRedis, tmp_path: Path) -> Settings:
         redis={"url": redis_server.url},
         data_dir=tmp_path / "data",
         environment="test",
+        rasa={"enabled": False},  # the chatbot's own tests (tests/chatbot/test_rasa.py) run Rasa
     )
 
 

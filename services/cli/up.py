@@ -6,6 +6,7 @@ import contextlib
 import signal
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from celery import Celery
 from rich.console import Console
 from rich.table import Table
 
+from chatbot import project
 from services.cli.common import settings_or_exit
 from services.redis_runtime import RedisUnavailable, connect, reachable
 from services.settings import Settings
@@ -39,16 +41,35 @@ def _workers_answering(celery: Celery, timeout: float = 1.0) -> set[str]:
     return {name.split("@")[0] for reply in replies for name in reply}
 
 
-def _wait_until_ready(stack: Stack, stopping: threading.Event, timeout_s: float = 120) -> bool:
-    url = f"http://{stack.settings.gateway.host}:{stack.settings.gateway.port}"
-    deadline = time.monotonic() + timeout_s
-    gateway, queues = False, set[str]()
-    celery = create_celery(stack.settings, stack.redis_url, include=False)
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _chatbot_urls(settings: Settings) -> dict[str, str]:
+    """What must answer for the chatbot to be up: the Rasa server and the action server."""
+    if not settings.rasa.enabled:
+        return {}
+    actions = settings.rasa.actions_url.removesuffix("/webhook")
+    return {"rasa": settings.rasa.url.rstrip("/") + "/", "actions": actions + "/health"}
+
+
+def _wait_until_ready(stack: Stack, stopping: threading.Event) -> bool:
+    settings = stack.settings
+    url = f"http://{settings.gateway.host}:{settings.gateway.port}"
+    deadline = time.monotonic() + max(120.0, settings.rasa.start_timeout_s if settings.rasa.enabled else 0)
+    gateway, queues, chatbot = False, set[str](), set[str]()
+    celery = create_celery(settings, stack.redis_url, include=False)
     with console.status("starting workers and gateway") as status, contextlib.closing(celery):
         while time.monotonic() < deadline and not stopping.is_set():
             gateway = gateway or _gateway_up(url)
             queues = _workers_answering(celery)
+            chatbot |= {name for name, check in _chatbot_urls(settings).items()
+                        if name not in chatbot and _answers(check)}
             missing = [q for q in QUEUES if q not in queues] + ([] if gateway else ["gateway"])
+            missing += [name for name in _chatbot_urls(settings) if name not in chatbot]
             if not missing:
                 return True
             status.update(f"waiting for {', '.join(missing)}")
@@ -80,6 +101,8 @@ def up() -> None:
         raise typer.Exit(1) from exc
     where = "embedded, data in " + str(settings.data_dir / "redis") if stack.embedded else "configured"
     console.print(f"Redis: {stack.redis_url} ({where})")
+    if settings.rasa.enabled:
+        stack.chatbot_model = _chatbot_model(stack)
     stack.start()
     try:
         if _wait_until_ready(stack, stopping):
@@ -95,6 +118,19 @@ def up() -> None:
         with console.status("stopping Cradle"):
             stack.stop()
         console.print("Cradle stopped.")
+
+
+def _chatbot_model(stack: Stack) -> Path:
+    """The Rasa model for the current chatbot data, trained first when the data changed."""
+    try:
+        with console.status("training the chatbot (its data changed since the last model)"):
+            model, trained = project.train(stack.settings)
+    except project.ChatbotError as exc:
+        console.print(f"[red]{exc}[/]")
+        stack.stop()
+        raise typer.Exit(1) from exc
+    console.print(f"Chatbot model: {model}" + (" (trained now)" if trained else ""))
+    return model
 
 
 def _print_table(settings: Settings, state: dict[str, Any]) -> bool:
@@ -123,6 +159,10 @@ def _print_table(settings: Settings, state: dict[str, Any]) -> bool:
             up = alive and _gateway_up(state["gateway_url"])
             alive = up
             detail = state["gateway_url"] + "; " + detail
+        elif name in _chatbot_urls(settings):
+            check = _chatbot_urls(settings)[name]
+            alive = alive and _answers(check)
+            detail = check + "; " + detail
         if part.get("restarts"):
             detail += f"; restarted {part['restarts']} times"
         ok &= alive

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from services.auth import UserStore
 from services.gateway.deps import current_user
 from services.gateway.observability import Metrics, install
-from services.gateway.routes import alerts, frames, health, me, metrics, push, timeline, voice
+from services.gateway.routes import alerts, chat, frames, health, me, metrics, push, timeline, voice
 from services.gateway.state import GatewayState
 from services.redis_runtime import connect
 from services.settings import Settings, get_settings
@@ -55,8 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.metrics = Metrics()
     install(app, app.state.metrics)
-    for router in (health.router, me.router, metrics.router, voice.router, alerts.router, timeline.router,
-                   frames.router, push.router):
+    for router in (health.router, me.router, metrics.router, chat.router, voice.router, alerts.router,
+                   timeline.router, frames.router, push.router):
         app.include_router(router)
     _add_docs(app, public=settings.gateway.public_docs)
     return app

@@ -338,8 +338,9 @@ class FamilySettings(Section):
 
 class RasaSettings(Section):
     enabled: bool = Field(
-        default=False,
-        description="Whether the chatbot is part of the stack and counted by /ready.",
+        default=True,
+        description="Whether the chatbot (Rasa server and action server) is part of the stack "
+        "and counted by /ready.",
     )
     url: str = Field(
         default="http://127.0.0.1:5005", pattern=r"^https?://",

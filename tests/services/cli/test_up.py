@@ -1,4 +1,7 @@
-"""`cradle up` on free ports, seen by `cradle status`, stopped cleanly by Ctrl-C (SIGINT)."""
+"""`cradle up` on free ports, seen by `cradle status`, stopped cleanly by Ctrl-C (SIGINT).
+
+The whole stack, chatbot included: Rasa (its own Python 3.10 environment) and the action
+server start too, and a question typed to the gateway is answered by them."""
 
 from __future__ import annotations
 
@@ -24,10 +27,12 @@ def cradle(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.C
 
 
 def test_up_starts_the_stack_and_status_sees_it(tmp_path: Path) -> None:
-    port = free_port()
+    port, rasa_port, actions_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRADLE_")}
     env.update(
         CRADLE_DATA_DIR=str(tmp_path), CRADLE_GATEWAY__PORT=str(port), CRADLE_ENVIRONMENT="test",
+        CRADLE_RASA__URL=f"http://127.0.0.1:{rasa_port}",
+        CRADLE_RASA__ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook",
         COLUMNS="200",
     )
     assert cradle("status", env=env).returncode == 3  # nothing runs yet
@@ -37,11 +42,11 @@ def test_up_starts_the_stack_and_status_sees_it(tmp_path: Path) -> None:
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
-        wait_for(lambda: cradle("status", env=env).returncode == 0, timeout=150, interval=1,
+        wait_for(lambda: cradle("status", env=env).returncode == 0, timeout=300, interval=1,
                  what="cradle status to report the stack up")
         status = cradle("status", env=env).stdout
         for part in ("redis", "worker-default", "worker-vision", "worker-speech", "timeline", "alerts",
-                     "delivery", "camera", "gateway"):
+                     "delivery", "camera", "actions", "rasa", "gateway"):
             assert part in status
         assert "(embedded)" in status
         state = json.loads((tmp_path / "run" / "stack.json").read_text())
@@ -52,6 +57,9 @@ def test_up_starts_the_stack_and_status_sees_it(tmp_path: Path) -> None:
         token = added.stdout.strip().splitlines()[-1]
         me = httpx.get(f"http://127.0.0.1:{port}/api/me", headers={"Authorization": f"Bearer {token}"})
         assert me.json()["name"] == "Anna"
+        chat = httpx.post(f"http://127.0.0.1:{port}/api/chat", json={"text": "hello"},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        assert chat.status_code == 200 and chat.json()["reply"].startswith("Hello"), chat.text
 
         # a part that dies is restarted by the supervisor
         os.kill(state["parts"]["gateway"]["pid"], signal.SIGKILL)
