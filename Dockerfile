@@ -12,6 +12,7 @@ RUN pip install --no-cache-dir --no-deps -r requirements.lock
 COPY services services
 COPY models models
 COPY workers workers
+COPY chatbot chatbot
 RUN pip install --no-cache-dir --no-deps -e . \
  && useradd --create-home --uid 1000 cradle \
  && mkdir -p /data /models && chown cradle /data /models
