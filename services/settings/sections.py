@@ -14,6 +14,13 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
+def refuse_twice(names: list[str], what: str) -> None:
+    """A list that must name each thing once: say which names appear twice."""
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"{what} must differ: {', '.join(twice)} appear twice")
+
+
 class RedisSettings(Section):
     url: str | None = Field(
         default=None,
@@ -216,10 +223,7 @@ class CameraSettings(Section):
     @field_validator("cameras")
     @classmethod
     def _unique_names(cls, cameras: list[CameraSource]) -> list[CameraSource]:
-        names = [camera.name for camera in cameras]
-        twice = sorted({name for name in names if names.count(name) > 1})
-        if twice:
-            raise ValueError(f"camera names must differ: {', '.join(twice)} appear twice")
+        refuse_twice([camera.name for camera in cameras], "camera names")
         return cameras
 
 
@@ -329,10 +333,7 @@ class FamilySettings(Section):
     @field_validator("children")
     @classmethod
     def _unique_children(cls, children: list[ChildSettings]) -> list[ChildSettings]:
-        ids = [child.id for child in children]
-        twice = sorted({i for i in ids if ids.count(i) > 1})
-        if twice:
-            raise ValueError(f"child ids must differ: {', '.join(twice)} appear twice")
+        refuse_twice([child.id for child in children], "child ids")
         return children
 
 
