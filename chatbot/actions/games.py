@@ -35,6 +35,20 @@ ENERGY_WORDS = {"quiet": Energy.calm, "gentle": Energy.calm, "calm": Energy.calm
                 "active": Energy.active, "energetic": Energy.active, "lively": Energy.active,
                 "run": Energy.active, "running": Energy.active}
 NO_TOYS = ("none", "no toys", "nothing", "no toy", "without toys", "no equipment")
+# When the entity extractor misses a filter, these phrases in the message still set it
+# (a filter the family said must never be dropped: no bath game for "in the car").
+PLACE_PHRASES = {
+    Place.car: r"\b(in|into) the car\b|\bcar (seat|ride|journey|trip)s?\b|\bon a drive\b|\broad trip\b",
+    Place.bath: r"\bbath ?(time|tub)?s?\b|\bin the tub\b",
+    Place.bedtime: r"\bbed ?time\b|\bbefore (bed|sleep|a nap)\b|\bwind(ing)? down\b",
+    Place.outdoor: r"\boutside\b|\boutdoors?\b|\bin the (garden|park|yard)\b|\bat the (park|beach)\b",
+    Place.indoor: r"\binside\b|\bindoors?\b|\brainy day\b",
+}
+ENERGY_PHRASES = {
+    Energy.calm: r"\b(quiet|calm|gentle|relaxing|soothing|settling|peaceful)\b",
+    Energy.active: r"\b(active|energetic|lively)\b|\brun(ning)? around\b|\bburn (off )?(some )?energy\b",
+}
+NO_TOYS_PHRASE = r"\b(no|without( any)?) (toys?|equipment|props)\b|\bnothing needed\b"
 FILTER_FIELDS = ("age_months", "place", "energy", "no_toys", "skill", "material")
 NEXT_STEPS = 'Say "read it" for the steps, or "another one".'
 
@@ -85,16 +99,24 @@ def filters_from(tracker: Tracker, cradle: Backend, base: Filters | None = None)
         child = cradle.child(named_child(tracker))
         today = cradle.now().astimezone(cradle.timezone).date()
         fields["age_months"] = months_between(child.born, today) if child.born else None
-    if (place := _enum_in(entity(tracker, "place"), Place)) is not None:
+    text = message_text(tracker).lower()
+    place = _enum_in(entity(tracker, "place"), Place) or _phrase_in(text, PLACE_PHRASES)
+    if place is not None:
         fields["place"] = place
-    if (energy := _energy(entity(tracker, "energy"))) is not None:
+    if (energy := _energy(entity(tracker, "energy")) or _phrase_in(text, ENERGY_PHRASES)) is not None:
         fields["energy"] = energy
     if (skill := _enum_in(entity(tracker, "skill"), Skill)) is not None:
         fields["skill"] = skill
     no_toys, material = _material(entity(tracker, "material"))
+    no_toys = no_toys or re.search(NO_TOYS_PHRASE, text) is not None
     if no_toys or material:
         fields["no_toys"], fields["material"] = no_toys, material
     return Filters(**fields)
+
+
+def _phrase_in(text: str, phrases: dict[Any, str]) -> Any:
+    """The first key whose phrase the message holds, or None."""
+    return next((key for key, pattern in phrases.items() if re.search(pattern, text)), None)
 
 
 def filters_to_slot(filters: Filters, query: str) -> dict[str, Any]:

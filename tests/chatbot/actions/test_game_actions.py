@@ -26,7 +26,7 @@ from chatbot.actions.games import (
     months_between,
 )
 from chatbot.games.embedder import Embedder, Vectors
-from chatbot.games.model import Game, Place, load_catalogue
+from chatbot.games.model import Energy, Game, Place, load_catalogue
 from chatbot.games.store import NET
 from tests.chatbot.actions.conftest import MARKDOWN, MIA, NOW, make_tracker, run_action
 
@@ -102,6 +102,26 @@ def test_never_a_bath_game_in_the_car(family: Backend, age: str) -> None:
     for _ in range(6):
         game = chat.current(family)
         assert fits(game, months, Place.car), game
+        chat.ask(ActionGameNext(), "another one", "another_game")
+
+
+@pytest.mark.parametrize(("text", "place", "energy", "no_toys"), [
+    ("um we're stuck in the car what can we play with a one year old", Place.car, None, False),
+    ("something quiet for bath time", Place.bath, Energy.calm, False),
+    ("a game to burn off some energy outside no toys", Place.outdoor, Energy.active, True),
+])
+def test_filters_missed_by_the_entity_extractor_are_read_from_the_words(
+    family: Backend, text: str, place: Place, energy: Energy | None, no_toys: bool
+) -> None:
+    chat = Conversation()
+    chat.ask(ActionGameSearch(), text, "request_game")  # no entities at all
+    search = chat.slots["game_search"]
+    assert (search["place"], search["energy"], search["no_toys"]) == (
+        place.value, energy.value if energy else None, no_toys)
+    for _ in range(4):
+        game = chat.current(family)
+        assert place in game.places and (energy is None or game.energy == energy)
+        assert not (no_toys and game.materials)
         chat.ask(ActionGameNext(), "another one", "another_game")
 
 
