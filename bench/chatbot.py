@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import RESULTS, summary_ms, wait_for_gateway, write
+from bench.common import RESULTS, start, summary_ms, wait_for_gateway, write
 from chatbot import project
 from services.auth import Role, UserStore
 from services.bus.events import MoodObserved, utcnow
@@ -40,11 +39,6 @@ QUESTIONS = {
     "mood now (timeline action)": "how is she doing",
     "game request (games search action)": "a calm game for a one year old",
 }
-
-
-def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as sink:
-        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
 
 
 def timed_training(folder: Path) -> float:

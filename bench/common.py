@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,13 @@ def wait_for_gateway(url: str, timeout_s: float = 120) -> None:
             pass
         time.sleep(0.3)
     raise RuntimeError(f"the gateway at {url} did not answer within {timeout_s:.0f} s")
+
+
+def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A process of the stack for a benchmark, run from the repository, its output in `log`."""
+    with log.open("wb") as sink:
+        return subprocess.Popen(argv, cwd=RESULTS.parent.parent, env=env, stdout=sink,
+                                stderr=subprocess.STDOUT)
 
 
 def write(name: str, results: dict[str, Any], markdown: str) -> Path:

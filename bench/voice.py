@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import percentile, wait_for_gateway, write
+from bench.common import percentile, start, wait_for_gateway, write
 from bench.speech import speech_clip, wav_bytes
 from models.speech import Speaker, make_engine
 from services.auth import Role, UserStore
@@ -44,11 +44,6 @@ def webm_question(folder: Path) -> bytes:
         check=True,
     )
     return (folder / "q.webm").read_bytes()
-
-
-def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as sink:
-        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
 
 
 def run_model(model: str, question: bytes, folder: Path) -> dict[str, Any]:

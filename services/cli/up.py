@@ -25,11 +25,15 @@ from workers.celery_app import QUEUES, create_celery
 console = Console()
 
 
-def _gateway_up(url: str) -> bool:
+def _answers(url: str) -> bool:
     try:
-        return httpx.get(url + "/health", timeout=1.0).status_code == 200
+        return httpx.get(url, timeout=1.0).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _gateway_up(url: str) -> bool:
+    return _answers(url + "/health")
 
 
 def _workers_answering(celery: Celery, timeout: float = 1.0) -> set[str]:
@@ -39,13 +43,6 @@ def _workers_answering(celery: Celery, timeout: float = 1.0) -> set[str]:
     except Exception:
         return set()
     return {name.split("@")[0] for reply in replies for name in reply}
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _chatbot_urls(settings: Settings) -> dict[str, str]:
