@@ -113,17 +113,12 @@ def train(settings: Settings, cache: Path | None = None, force: bool = False,
         return target, False
     scratch = target.parent / f".training-{key}"
     shutil.rmtree(scratch, ignore_errors=True)
-    argv = [
-        str(rasa_command(settings)), "train",
-        "--config", str(CONFIG), "--domain", str(DOMAIN), "--data", str(DATA),
-        "--out", str(scratch), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
-    ]
-    env = quiet_env({"RASA_CACHE_DIRECTORY": str(rasa_cache)} if rasa_cache else None)
-    done = subprocess.run(argv, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    _run_rasa(settings, ["train", "--config", str(CONFIG), "--domain", str(DOMAIN), "--data", str(DATA),
+                         "--out", str(scratch), "--fixed-model-name", target.name.removesuffix(".tar.gz")],
+              "rasa train", {"RASA_CACHE_DIRECTORY": str(rasa_cache)} if rasa_cache else None)
     produced = scratch / target.name
-    if done.returncode != 0 or not produced.exists():
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-        raise ChatbotError(f"rasa train failed (exit {done.returncode}):\n{tail}")
+    if not produced.exists():
+        raise ChatbotError(f"rasa train finished but wrote no {produced.name} in {scratch}")
     produced.replace(target)
     shutil.rmtree(scratch, ignore_errors=True)
     if cached:
@@ -189,8 +184,9 @@ def wait_for(url: str, timeout_s: float, alive: Callable[[], bool] | None = None
     return False
 
 
-def _run_rasa(settings: Settings, args: list[str], what: str) -> None:
-    done = subprocess.run([str(rasa_command(settings)), *args], cwd=PROJECT_DIR, env=quiet_env(),
+def _run_rasa(settings: Settings, args: list[str], what: str, env: dict[str, str] | None = None) -> None:
+    """Run one `rasa` command in the project folder; its output's tail in the error."""
+    done = subprocess.run([str(rasa_command(settings)), *args], cwd=PROJECT_DIR, env=quiet_env(env),
                           capture_output=True, text=True)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
