@@ -15,8 +15,9 @@ say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 # -- Debian packages: audio decoding (ffmpeg), spoken replies (espeak-ng), sox for audio
 #    checks, alsa-utils for its recorded speech samples (speech tests), docker-compose
-#    to validate the deployment file.
-DEBS=(ffmpeg espeak-ng sox alsa-utils docker-compose)
+#    to validate the deployment file, chromium and an emoji font for the web app's
+#    end-to-end tests.
+DEBS=(ffmpeg espeak-ng sox alsa-utils docker-compose chromium fonts-noto-color-emoji)
 missing=()
 for deb in "${DEBS[@]}"; do dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb"); done
 if ((${#missing[@]})); then
