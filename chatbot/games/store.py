@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import redis
@@ -40,6 +42,11 @@ class Hit:
     game: Game
     score: float
     meaning: float
+
+
+class Votes(NamedTuple):
+    net: int  # likes minus dislikes, everyone's
+    mine: int  # one user's own vote: 1, -1, or 0 when none
 
 
 class GameStore:
@@ -82,7 +89,10 @@ class GameStore:
 
     def add(self, text: str, added_by: str) -> Game:
         """Save a game told in free text (voice or typed) under the name of who told it."""
-        game = game_from_text(text, added_by)
+        return self.add_game(game_from_text(text, added_by))
+
+    def add_game(self, game: Game) -> Game:
+        """Save a new game, its id made unique ("peekaboo-2"); returns it as saved."""
         base, number = game.id, 1
         while self.client.sismember(IDS, game.id):  # never overwrite a game someone else saved
             number += 1
@@ -111,6 +121,20 @@ class GameStore:
         pipe.hincrby(NET, game_id, delta)
         results = pipe.execute()
         return int(results[1])
+
+    def votes(self, user: str, game_ids: Sequence[str]) -> dict[str, Votes]:
+        """Each game's net likes and `user`'s own vote on it (1, -1, or 0 when none)."""
+        if not game_ids:
+            return {}
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hmget(NET, list(game_ids))
+        for game_id in game_ids:
+            pipe.hget(_votes_key(game_id), user)
+        net, *mine = pipe.execute()
+        return {
+            game_id: Votes(int(likes or 0), int(vote or 0))
+            for game_id, likes, vote in zip(game_ids, net, mine, strict=True)
+        }
 
     def search(
         self,
