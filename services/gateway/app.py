@@ -17,7 +17,19 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from services.auth import UserStore
 from services.gateway.deps import current_user
 from services.gateway.observability import Metrics, install
-from services.gateway.routes import alerts, chat, frames, health, me, metrics, push, timeline, voice
+from services.gateway.routes import (
+    alerts,
+    chat,
+    frames,
+    games,
+    health,
+    labels,
+    me,
+    metrics,
+    push,
+    timeline,
+    voice,
+)
 from services.gateway.state import GatewayState
 from services.redis_runtime import connect
 from services.settings import Settings, get_settings
@@ -56,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     install(app, app.state.metrics)
     for router in (health.router, me.router, metrics.router, chat.router, voice.router, alerts.router,
-                   timeline.router, frames.router, push.router):
+                   timeline.router, frames.router, push.router, games.router, labels.router):
         app.include_router(router)
     _add_docs(app, public=settings.gateway.public_docs)
     return app
