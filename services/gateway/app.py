@@ -31,6 +31,7 @@ from services.gateway.routes import (
     voice,
 )
 from services.gateway.state import GatewayState
+from services.gateway.web import mount as mount_web_app
 from services.redis_runtime import connect
 from services.settings import Settings, get_settings
 from workers.celery_app import create_celery
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    timeline.router, frames.router, push.router, games.router, labels.router):
         app.include_router(router)
     _add_docs(app, public=settings.gateway.public_docs)
+    mount_web_app(app)
     return app
 
 
