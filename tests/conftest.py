@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -139,3 +140,13 @@ def wait_for(condition, timeout: float = 30.0, interval: float = 0.05, what: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def chatbot(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The Rasa server and the action server, started once for every test that talks to
+    the chatbot (tests/chatbot/stack.py)."""
+    from tests.chatbot.stack import running_chatbot
+
+    with running_chatbot(redis_server, tmp_path_factory) as bot:
+        yield bot

@@ -2,107 +2,26 @@
 environment, the trained model), the action server (rasa-sdk) and the gateway, over a
 Redis that holds the timeline, the games and Rasa's conversations.
 
-These tests use Redis database 3 of the session's server, which the per-test `client`
-fixture (database 0) never flushes, so the games the action server imported stay.
+The Rasa server and the action server are the session's (`chatbot` in tests/conftest.py,
+tests/chatbot/stack.py): a test that stops Rasa starts it again before it ends.
 """
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 
-from chatbot import project
 from models.speech import make_engine
 from services.auth import Role, UserStore
 from services.bus.events import MoodObserved, utcnow
 from services.gateway.app import create_app
-from services.redis_runtime import EmbeddedRedis, connect, free_port
-from services.settings import Settings, load_settings
 from services.timeline.store import Timeline
-from tests.conftest import ROOT, child_env
-
-MODELS = ROOT / "var" / "models"
-DB = 3
-
-
-@dataclass
-class Chatbot:
-    settings: Settings
-    redis: redis.Redis
-    logs: Path
-    rasa: subprocess.Popen[bytes]
-    actions: subprocess.Popen[bytes]
-
-    def restart_rasa(self) -> None:
-        stop(self.rasa)
-        self.rasa = start_rasa(self.settings, self.logs)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def start_rasa(settings: Settings, logs: Path) -> subprocess.Popen[bytes]:
-    model, _ = project.train(settings)
-    env = project.quiet_env(project.rasa_env(settings, settings.redis.url or ""))
-    log = (logs / "rasa.log").open("ab")
-    process = subprocess.Popen(project.server_argv(settings, model), env=env, cwd=ROOT,
-                               stdout=log, stderr=subprocess.STDOUT)
-    if not project.wait_for(settings.rasa.url + "/", 240, alive=lambda: process.poll() is None):
-        stop(process)
-        pytest.fail(f"the Rasa server did not start; see {logs / 'rasa.log'}:\n"
-                    + (logs / "rasa.log").read_text()[-3000:])
-    return process
-
-
-@pytest.fixture(scope="module")
-def chatbot(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chatbot]:
-    try:
-        project.rasa_command(load_settings(environment="test"))
-    except project.ChatbotError as exc:
-        pytest.fail(str(exc))
-    logs = tmp_path_factory.mktemp("chatbot")
-    redis_url = urlsplit(redis_server.url)._replace(path=f"/{DB}").geturl()
-    rasa_port, actions_port = free_port(), free_port()
-    settings = load_settings(
-        environment="test", data_dir=logs / "data", redis={"url": redis_url},
-        models={"dir": MODELS},
-        rasa={"enabled": True, "url": f"http://127.0.0.1:{rasa_port}", "timeout_s": 60,
-              "actions_url": f"http://127.0.0.1:{actions_port}/webhook", "venv": ROOT / ".venv-rasa"},
-    )
-    client = connect(redis_url)
-    client.flushdb()
-    env = child_env(redis_url, logs / "data", CRADLE_MODELS__DIR=str(MODELS), SANIC_HOST="127.0.0.1")
-    actions = subprocess.Popen(
-        [sys.executable, "-m", "chatbot.actions", "--port", str(actions_port)],
-        env=env, cwd=ROOT, stdout=(logs / "actions.log").open("ab"), stderr=subprocess.STDOUT,
-    )
-    try:
-        health = f"http://127.0.0.1:{actions_port}/health"
-        if not project.wait_for(health, 120, alive=lambda: actions.poll() is None):
-            pytest.fail("the action server did not start:\n" + (logs / "actions.log").read_text()[-3000:])
-        bot = Chatbot(settings, client, logs, start_rasa(settings, logs), actions)
-        yield bot
-        stop(bot.rasa)
-    finally:
-        stop(actions)
-        client.flushdb()
-        client.close()
+from tests.chatbot.stack import MODELS, Chatbot, start_rasa, stop
 
 
 @pytest.fixture(scope="module")
