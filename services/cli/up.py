@@ -105,6 +105,8 @@ def up() -> None:
         if _wait_until_ready(stack, stopping):
             _print_table(settings, read_state(settings) or {})
             console.print(f"[bold green]Cradle is up.[/] Logs: {settings.log_dir}. Ctrl-C stops it.")
+            console.print(f"The family's app: http://{settings.gateway.host}:{settings.gateway.port}/ "
+                          "(sign in with a link from 'cradle users add NAME').")
         elif not stopping.is_set():
             console.print(f"[red]Not everything started; see the logs in {settings.log_dir}.[/]")
         while not stopping.is_set():
