@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -54,7 +55,7 @@ def test_up_starts_the_stack_and_status_sees_it(tmp_path: Path) -> None:
         assert httpx.get(f"http://127.0.0.1:{port}/health").json() == {"status": "ok"}
 
         added = cradle("users", "add", "Anna", env=env)
-        token = added.stdout.strip().splitlines()[-1]
+        token = re.search(r"#token=(cr_[\w-]+)", added.stdout).group(1)  # type: ignore[union-attr]
         me = httpx.get(f"http://127.0.0.1:{port}/api/me", headers={"Authorization": f"Bearer {token}"})
         assert me.json()["name"] == "Anna"
         chat = httpx.post(f"http://127.0.0.1:{port}/api/chat", json={"text": "hello"},
