@@ -71,7 +71,8 @@ async def _store(state: GatewayState, audio: UploadFile) -> str:
     return audio_id
 
 
-def _wait(state: GatewayState, name: str, args: list[Any]) -> Any:
+def wait_for_task(state: GatewayState, name: str, args: list[Any]) -> Any:
+    """Send a speech task and wait for its result (at most speech.timeout_s); blocking."""
     result = state.celery.send_task(name, args=args)
     try:
         return result.get(timeout=state.settings.speech.timeout_s)
@@ -87,7 +88,7 @@ async def _transcribe(
     timings["upload"] = round((time.perf_counter() - started) * 1000, 1)
     started = time.perf_counter()
     try:
-        outcome = await run_in_threadpool(_wait, state, "workers.speech.transcribe", [audio_id, user])
+        outcome = await run_in_threadpool(wait_for_task, state, "workers.speech.transcribe", [audio_id, user])
     except Exception as exc:
         log.exception("speech worker failed")
         raise HTTPException(
@@ -140,7 +141,7 @@ async def voice(audio: Audio, user: CurrentUser, state: State) -> dict[str, Any]
     if reply_text:
         started = time.perf_counter()
         try:
-            spoken = await run_in_threadpool(_wait, state, "workers.speech.speak", [reply_text])
+            spoken = await run_in_threadpool(wait_for_task, state, "workers.speech.speak", [reply_text])
             reply_audio_url = f"/api/voice/replies/{spoken['file']}"
         except Exception:
             log.exception("the reply could not be spoken; answering in words only")

@@ -19,7 +19,6 @@ from fastapi.testclient import TestClient
 from services.alerts.config import AlertRules
 from services.alerts.escalation import Escalator
 from services.alerts.state import ESCALATIONS, AlertStore
-from services.auth import Role, UserStore
 from services.bus.events import AlertAcknowledged, FrameCaptured, parse_event, utcnow
 from services.delivery.feed import AlertFeed, SseChannel
 from services.delivery.webpush import Subscriptions, generate_keys
@@ -31,18 +30,6 @@ from tests.services.alerts.factories import Clock
 from tests.services.delivery.fakes import browser_subscription, make_alert
 
 JPEG = b"\xff\xd8\xff\xe0fake-jpeg\xff\xd9"
-
-
-@pytest.fixture
-def gateway(settings: Settings, client: redis.Redis) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def anna(client: redis.Redis) -> dict[str, str]:
-    _user, token = UserStore(client).add("Anna", Role.parent)
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize(("method", "path"), [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,8 @@ from fastapi.testclient import TestClient
 from services.auth import Role, UserStore
 from services.gateway.app import create_app
 from services.redis_runtime import EmbeddedRedis, connect
-from services.settings import Settings, load_settings
+from services.settings import load_settings
 from tests.conftest import wait_for
-
-
-@pytest.fixture
-def gateway(settings: Settings, client: redis.Redis) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
 
 
 def bearer(token: str) -> dict[str, str]:

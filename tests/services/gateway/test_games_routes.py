@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,11 @@ from hypothesis import strategies as st
 from chatbot.games.model import Energy, Place, Skill
 from models.speech.tts import PIPER_VOICE
 from services.assets import asset_path
-from services.auth import Role, UserStore
 from services.gateway.app import create_app
 from services.redis_runtime import EmbeddedRedis
 from services.settings import Settings, load_settings
+from tests.services.gateway.conftest import Auth, token
 
-Auth = dict[str, str]
 SCARF_DANCE: dict[str, Any] = {
     "title": "Rainbow scarf dance",
     "age_months": [10, 30],
@@ -52,22 +51,6 @@ def settings(redis_server: EmbeddedRedis, tmp_path: Path) -> Settings:
     if not (asset_path(found.models_dir, "minilm") / "modules.json").exists():
         pytest.fail(f"MiniLM missing under {found.models_dir}; run `cradle assets fetch`")
     return found
-
-
-@pytest.fixture
-def gateway(settings: Settings, client: redis.Redis) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-def token(client: redis.Redis, name: str) -> Auth:
-    _user, secret = UserStore(client).add(name, Role.parent)
-    return {"Authorization": f"Bearer {secret}"}
-
-
-@pytest.fixture
-def anna(client: redis.Redis) -> Auth:
-    return token(client, "Anna")
 
 
 def search(gateway: TestClient, auth: Auth, **params: Any) -> list[dict[str, Any]]:

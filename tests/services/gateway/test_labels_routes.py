@@ -3,7 +3,6 @@ camera and the mood worker write them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,16 +15,14 @@ from fastapi.testclient import TestClient
 
 from chatbot.actions.backend import Backend
 from models.mood.data import scan_folder
-from services.auth import Role, UserStore
 from services.bus.events import MoodObserved, utcnow
-from services.gateway.app import create_app
 from services.labels import find_frame
 from services.redis_runtime import EmbeddedRedis
 from services.settings import Settings, load_settings
 from tests.chatbot.actions.test_child_actions import seen
+from tests.services.gateway.conftest import Auth, token
 
 TIMEZONE = "America/New_York"
-Auth = dict[str, str]
 
 
 @pytest.fixture
@@ -41,22 +38,6 @@ def settings(redis_server: EmbeddedRedis, tmp_path: Path) -> Settings:
 def backend(settings: Settings, client: redis.Redis) -> Backend:
     """What `seen` writes through: the timeline and frames folder the gateway reads."""
     return Backend(settings, client)
-
-
-@pytest.fixture
-def gateway(settings: Settings, client: redis.Redis) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-def token(client: redis.Redis, name: str) -> Auth:
-    _user, secret = UserStore(client).add(name, Role.parent)
-    return {"Authorization": f"Bearer {secret}"}
-
-
-@pytest.fixture
-def anna(client: redis.Redis) -> Auth:
-    return token(client, "Anna")
 
 
 def frames(gateway: TestClient, auth: Auth, **params: Any) -> list[dict[str, Any]]:

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
-import pytest
 import redis
 from fastapi.testclient import TestClient
 
 from services.auth import Role, UserStore
-from services.gateway.app import create_app
 from services.gateway.web import WEB, shell_files, shell_version
-from services.settings import Settings
-
-
-@pytest.fixture
-def gateway(settings: Settings, client: redis.Redis) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
 
 
 def test_the_shell_needs_no_token_and_locks_down_what_it_may_load(gateway: TestClient) -> None:
