@@ -10,6 +10,7 @@ violation on any screen.
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import re
@@ -35,6 +36,7 @@ from models.speech import make_engine
 from services.alerts.state import AlertRecord, AlertStore
 from services.auth import Role, UserStore
 from services.bus.events import CaptionObserved, FrameCaptured, MoodObserved, utcnow
+from services.delivery.channels import payload
 from services.delivery.feed import AlertFeed, SseChannel
 from services.gateway.app import create_app
 from services.redis_runtime import free_port
@@ -91,6 +93,7 @@ def stack(chatbot: Chatbot, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         server.should_exit = True
         thread.join(15)
+        gc.collect()  # the gateway's task results unsubscribe from Redis when collected: now, while it runs
         stop(worker)
         UserStore(chatbot.redis).revoke("Grandma Jo")
 
@@ -310,6 +313,50 @@ def test_a_dropped_connection_is_shown_and_comes_back(page: Page) -> None:
     expect(page.locator("#connection")).to_have_attribute("data-state", "down")
     page.context.set_offline(False)
     expect(page.locator("#connection")).to_have_text("Live", timeout=20_000)
+
+
+def test_the_shell_opens_offline_from_the_service_workers_cache(page: Page) -> None:
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")  # installed: the shell is cached
+    page.reload()
+    page.context.set_offline(True)
+    try:
+        page.reload()
+        expect(page.get_by_role("heading", name="Ask Cradle")).to_be_visible()
+        expect(page.locator("#who")).to_have_text("Grandma Jo")  # remembered on the device
+        expect(page.locator("#connection")).to_have_attribute("data-state", "down")
+        capture(page, "offline")
+    finally:
+        page.context.set_offline(False)
+    expect(page.locator("#connection")).to_have_text("Live", timeout=20_000)
+
+
+def test_a_push_message_shows_a_notification_that_opens_the_alert(page: Page, stack: Stack) -> None:
+    """The service worker's push handler, fed a message as the browser's push service would
+    (Chromium's DevTools protocol: no push service is reachable from here)."""
+    page.context.grant_permissions(["notifications"])
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    devtools = page.context.new_cdp_session(page)
+    registrations: list[dict[str, Any]] = []
+    devtools.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    devtools.send("ServiceWorker.enable")
+    for _ in range(100):  # DevTools events arrive while Playwright is called, not while we sleep
+        if any(not r["isDeleted"] for r in registrations):
+            break
+        page.wait_for_timeout(100)
+    registration = next(r for r in registrations if not r["isDeleted"])
+    record = AlertRecord(id=uuid.uuid4().hex, child=CHILD, kind="upset", severity="urgent",
+                         reason=f"{CHILD} has been crying for 3 minutes", raised_at=utcnow(),
+                         state="raised", recipients=["*"])
+    devtools.send("ServiceWorker.deliverPushMessage", {
+        "origin": stack.url, "registrationId": registration["registrationId"],
+        "data": json.dumps(payload(record)),  # exactly what the Web Push channel sends
+    })
+    shown = wait_for(lambda: page.evaluate(
+        "() => navigator.serviceWorker.ready.then(r => r.getNotifications())"
+        ".then(list => list.map(n => ({title: n.title, body: n.body, tag: n.tag, url: n.data.url,"
+        " sticky: n.requireInteraction})))"), 15, what="the notification")
+    assert shown == [{"title": f"URGENT: {CHILD} is upset", "body": record.reason, "tag": record.id,
+                      "url": f"/#/alerts/{record.id}", "sticky": True}]
 
 
 def test_today_shows_the_picture_the_moods_sleep_and_what_happened(page: Page, day: dict[str, str]) -> None:

@@ -14,6 +14,7 @@ function axis(since, until, height) {
     const hour = new Date(t).getHours();
     if (hour % 3) continue;
     const x = ((t - since) / span) * WIDTH;
+    if (x < 20 || x > WIDTH - 20) continue;  // a label at the edge would be cut in half
     ticks.push(svg("line", { x1: x, x2: x, y1: 0, y2: height, class: "tick" }));
     ticks.push(svg("text", { x, y: height + AXIS - 4, class: "tick-label", "text-anchor": "middle" },
       document.createTextNode(clock(t).replace(":00", ""))));
