@@ -227,6 +227,8 @@ def test_sign_in_is_remembered_and_sign_out_forgets(browser: Browser, stack: Sta
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to Cradle")).to_be_visible()
+    expect(page.locator("#signin-error")).to_contain_text("Signed out")
+    expect(page.locator("#chat-log li")).to_have_count(0)  # nothing of the last user's stays
     assert page.evaluate("localStorage.getItem('cradle.session')") is None
     page.reload()
     expect(page.get_by_role("heading", name="Sign in to Cradle")).to_be_visible()

@@ -10,6 +10,7 @@ import * as today from "./today.js";
 
 const SCREENS = { chat, alerts, today, games, labels };
 const TITLES = { chat: "Chat", alerts: "Alerts", today: "Today", games: "Games", labels: "Teach Cradle", signin: "Sign in" };
+const NOTICE = "cradle.notice";
 let started = false;
 let shown = null;
 
@@ -46,8 +47,6 @@ function signedIn(session) {
 }
 
 function signedOut(message = "") {
-  alerts.stop();
-  started = false;
   shown = null;
   document.getElementById("tabs").hidden = true;
   document.getElementById("sign-out").hidden = true;
@@ -92,6 +91,16 @@ async function refreshSession(session) {
   } catch { /* offline: the remembered session will do */ }
 }
 
+/** Forget the token and start the page afresh: nothing of this user's (the conversation,
+ * the alerts, the live feed) stays on a shared tablet. The reason survives the reload. */
+function leave(reason) {
+  alerts.stop();
+  forget();
+  sessionStorage.setItem(NOTICE, reason);
+  location.replace("/#/chat");
+  location.reload();
+}
+
 function boot() {
   registerServiceWorker();
   document.getElementById("signin-form").addEventListener("submit", (event) => {
@@ -100,12 +109,10 @@ function boot() {
   });
   document.getElementById("sign-out").addEventListener("click", async () => {
     await push.forgetDevice().catch(() => null);
-    forget();
-    signedOut("Signed out. This device no longer holds your token.");
+    leave("Signed out. This device no longer holds your token.");
   });
   window.addEventListener("cradle:signed-out", () => {
-    forget();
-    signedOut("Your token no longer works (it was revoked). Ask a parent for a new one.");
+    leave("Your token no longer works (it was revoked). Ask a parent for a new one.");
   });
   window.addEventListener("hashchange", () => {
     if (current()) showView(route().name, route().detail);
@@ -117,7 +124,8 @@ function boot() {
     signedIn(session);
     refreshSession(session);
   } else {
-    signedOut();
+    signedOut(sessionStorage.getItem(NOTICE) || "");
+    sessionStorage.removeItem(NOTICE);
   }
 }
 

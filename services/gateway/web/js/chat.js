@@ -21,10 +21,16 @@ function thinking() {
   return add("cradle thinking", "…");
 }
 
-async function ask(text) {
+/** Sends a question; false when one is still on its way (the words are then kept). */
+function ask(text) {
   text = text.trim();
-  if (!text || busy) return;
+  if (!text || busy) return false;
   busy = true;
+  send(text);
+  return true;
+}
+
+async function send(text) {
   add("me", text);
   const pending = thinking();
   try {
@@ -143,9 +149,7 @@ export function init(session) {
   document.getElementById("chat-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = event.target.elements.text;
-    const text = input.value;
-    input.value = "";
-    ask(text);
+    if (ask(input.value)) input.value = "";
   });
   pushToTalk();
   if (!log.children.length) {

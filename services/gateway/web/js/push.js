@@ -8,7 +8,7 @@ function bytes(base64url) {
 }
 
 async function registration() {
-  if (!("serviceWorker" in navigator) || !("PushManager" in window)) return null;
+  if (!("serviceWorker" in navigator) || !("PushManager" in window) || !window.Notification) return null;
   return navigator.serviceWorker.ready;
 }
 
