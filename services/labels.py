@@ -64,13 +64,14 @@ def find_frame(frames_dir: Path, frame_id: str, relative: str | None = None,
     root = frames_dir.resolve()
     if not _FRAME_ID.match(frame_id):
         return None
-    candidates: list[Path] = []
-    if relative:
-        candidates.append(root / relative)
-    if root.is_dir():
-        pattern = f"{glob_escape(camera)}/*/*-{frame_id}.jpg" if camera else f"*/*/*-{frame_id}.jpg"
-        candidates.extend(sorted(root.glob(pattern)))
-    for candidate in candidates:
+    if relative:  # the event's own path: no folder scan when the file is where it says
+        path = (root / relative).resolve()
+        if path.is_relative_to(root) and path.is_file():
+            return path
+    if not root.is_dir():
+        return None
+    pattern = f"{glob_escape(camera)}/*/*-{frame_id}.jpg" if camera else f"*/*/*-{frame_id}.jpg"
+    for candidate in sorted(root.glob(pattern)):
         path = candidate.resolve()
         if path.is_relative_to(root) and path.is_file():
             return path
