@@ -18,13 +18,14 @@ from __future__ import annotations
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 import redis
 
 from models.images import DataError, open_rgb
+from services.bus.events import MoodObserved
 
 PREFIX = "cradle:labels"
 INDEX = f"{PREFIX}:index"
@@ -128,6 +129,18 @@ class LabelStore:
         pipe.zadd(INDEX, {frame_id: at.timestamp()})
         pipe.execute()
         return target
+
+    def correct_observed(self, frames_dir: Path, observed: MoodObserved, relative: str | None, label: str,
+                         by: str, at: datetime, timezone: tzinfo) -> Path | None:
+        """Keep the frame the classifier saw in `observed` as an example of `label`, in the
+        session folder of its camera and local day; None when its picture is gone (pruned).
+        `relative` is its `frame.captured` path when known. Raises DataError as `correct`."""
+        path = find_frame(frames_dir, observed.frame_id, relative, observed.camera)
+        if path is None:
+            return None
+        day = observed.occurred_at.astimezone(timezone).date().isoformat()
+        return self.correct(path, observed.frame_id, label, observed.mood, by, at,
+                            session_name(observed.camera, day))
 
     def get(self, frame_id: str) -> Label | None:
         raw = self.client.hgetall(_key(frame_id))

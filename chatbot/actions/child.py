@@ -38,7 +38,7 @@ from chatbot.actions.phrases import (
 )
 from models.images import DataError
 from services.bus.events import MOODS, FrameCaptured, MalformedEvent, MoodObserved
-from services.labels import LabelStore, find_frame, session_name
+from services.labels import LabelStore
 from services.settings.sections import ChildSettings
 from services.timeline.runs import Observation, split_runs
 from services.timeline.views import Span
@@ -425,17 +425,14 @@ class ActionCorrectMood(ChildAction):
         labels = LabelStore(b.client, b.settings.data_dir)
         stored = 0
         for frame in frames:
-            path = find_frame(b.settings.frames_dir, frame.frame_id, captured.get(frame.frame_id),
-                              frame.camera)
-            if path is None:
-                log.warning("frame %s is gone; not labelled %s", frame.frame_id, actual)
-                continue
-            day = frame.occurred_at.astimezone(b.timezone).date().isoformat()
             try:
-                labels.correct(path, frame.frame_id, actual, frame.mood, by, now,
-                               session_name(frame.camera, day))
+                kept = labels.correct_observed(b.settings.frames_dir, frame, captured.get(frame.frame_id),
+                                               actual, by, now, b.timezone)
             except DataError as exc:
                 log.warning("frame %s not labelled: %s", frame.frame_id, exc)
+                continue
+            if kept is None:
+                log.warning("frame %s is gone; not labelled %s", frame.frame_id, actual)
                 continue
             stored += 1
         return stored

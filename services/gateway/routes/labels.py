@@ -21,7 +21,7 @@ from models.images import DataError
 from services.bus.events import MOODS, FrameCaptured, MoodObserved, utcnow
 from services.gateway.deps import CurrentUser, State
 from services.gateway.state import GatewayState
-from services.labels import LabelStore, find_frame, session_name
+from services.labels import LabelStore, find_frame
 from services.timeline.store import Timeline, TimelineConfig
 
 router = APIRouter(prefix="/api/labels", tags=["labels"])
@@ -130,17 +130,16 @@ def _correct(state: GatewayState, correction: Correction, by: str) -> Labelled:
                            types=["frame.captured"])
     relative = next((e.path for e in near if isinstance(e, FrameCaptured) and e.frame_id == mood.frame_id),
                     None)
-    path = find_frame(state.settings.frames_dir, mood.frame_id, relative, mood.camera)
-    if path is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            f"frame {mood.frame_id}'s picture is gone (old frames are pruned)")
-    day = mood.occurred_at.astimezone(ZoneInfo(state.settings.alerts.timezone)).date().isoformat()
     now = utcnow()
+    store = LabelStore(state.redis, state.settings.data_dir)
     try:
-        LabelStore(state.redis, state.settings.data_dir).correct(
-            path, mood.frame_id, correction.label, mood.mood, by, now, session_name(mood.camera, day))
+        kept = store.correct_observed(state.settings.frames_dir, mood, relative, correction.label, by, now,
+                                      ZoneInfo(state.settings.alerts.timezone))
     except DataError as exc:  # a corrupt JPEG, say: it must not reach the training folder
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if kept is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"frame {mood.frame_id}'s picture is gone (old frames are pruned)")
     return Labelled(frame_id=mood.frame_id, label=correction.label, predicted=mood.mood, by=by, at=now)
 
 
