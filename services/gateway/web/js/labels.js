@@ -1,16 +1,11 @@
 // Teach Cradle: confirm or correct the mood of recent pictures, by touch or keyboard.
 
 import { api, showImageWhenSeen } from "./api.js";
-import { MOODS, clear, clock, el, toast } from "./ui.js";
+import { MOODS, childPicker, clear, clock, el, toast } from "./ui.js";
 
 const KEYS = Object.keys(MOODS);  // 1..4 on the keyboard
 let grid;
-let children = [];
-
-function child() {
-  const select = document.getElementById("label-child");
-  return children.find((c) => c.id === select.value) || children[0];
-}
+let child = () => null;
 
 function said(frame) {
   const p = frame.probabilities?.[frame.predicted];
@@ -88,11 +83,8 @@ export async function load() {
 
 export function init(session) {
   grid = document.getElementById("label-grid");
-  children = session.children.length ? session.children : [{ id: "Baby", name: "Baby" }];
-  const select = document.getElementById("label-child");
-  select.replaceChildren(...children.map((c) => el("option", { value: c.id }, c.name || c.id)));
-  document.getElementById("label-pick").hidden = children.length < 2;
-  select.addEventListener("change", load);
+  child = childPicker(document.getElementById("label-child"), document.getElementById("label-pick"),
+    session.children, load);
   grid.addEventListener("keydown", move);
 }
 

@@ -2,15 +2,10 @@
 
 import { api, showImage } from "./api.js";
 import { dayStrip, moodChart } from "./chart.js";
-import { MOODS, ago, clear, clock, duration, el } from "./ui.js";
+import { MOODS, childPicker, ago, clear, clock, duration, el } from "./ui.js";
 
-let children = [];
+let child = () => null;
 let refreshTimer;
-
-function child() {
-  const select = document.getElementById("child-select");
-  return children.find((c) => c.id === select.value) || children[0];
-}
 
 function range() {
   const until = new Date();
@@ -87,11 +82,8 @@ export async function load() {
 }
 
 export function init(session) {
-  children = session.children.length ? session.children : [{ id: "Baby", name: "Baby", pronoun: "she" }];
-  const select = document.getElementById("child-select");
-  select.replaceChildren(...children.map((c) => el("option", { value: c.id }, c.name || c.id)));
-  document.getElementById("child-pick").hidden = children.length < 2;
-  select.addEventListener("change", load);
+  child = childPicker(document.getElementById("child-select"), document.getElementById("child-pick"),
+    session.children, load);
   legend();
 }
 

@@ -70,3 +70,13 @@ export function clear(node) {
 export function pronoun(child) {
   return (child && child.pronoun) || "they";
 }
+
+/** Fills a <select> with the family's children (hidden with its label for one child);
+ * returns a function that gives the chosen child. */
+export function childPicker(select, wrapper, children, onChange) {
+  const kids = children.length ? children : [{ id: "Baby", name: "Baby", pronoun: "she" }];
+  select.replaceChildren(...kids.map((c) => el("option", { value: c.id }, c.name || c.id)));
+  wrapper.hidden = kids.length < 2;
+  select.addEventListener("change", onChange);
+  return () => kids.find((c) => c.id === select.value) || kids[0];
+}
