@@ -42,11 +42,20 @@ def shell_version() -> str:
     return digest.hexdigest()[:12]
 
 
-def shell_files() -> list[str]:
+@lru_cache(maxsize=1)
+def shell_files() -> tuple[str, ...]:
     """The URLs the service worker caches for offline use."""
     files = sorted(p.relative_to(WEB).as_posix() for p in WEB.rglob("*") if p.is_file())
     served_apart = ("index.html", "sw.js", "manifest.webmanifest")
-    return ["/", "/manifest.webmanifest", *(f"/static/{name}" for name in files if name not in served_apart)]
+    return ("/", "/manifest.webmanifest", *(f"/static/{name}" for name in files if name not in served_apart))
+
+
+@lru_cache(maxsize=1)
+def service_worker_source() -> str:
+    """sw.js with its cache name and file list filled in (read once per process)."""
+    source = (WEB / "sw.js").read_text(encoding="utf-8")
+    files = ", ".join(f'"{url}"' for url in shell_files())
+    return source.replace('"__VERSION__"', f'"{shell_version()}"').replace('"__FILES__"', files)
 
 
 def mount(app: FastAPI) -> None:
@@ -58,10 +67,7 @@ def mount(app: FastAPI) -> None:
 
     @app.get("/sw.js", include_in_schema=False)
     def service_worker() -> Response:
-        source = (WEB / "sw.js").read_text(encoding="utf-8")
-        files = ", ".join(f'"{url}"' for url in shell_files())
-        body = source.replace('"__VERSION__"', f'"{shell_version()}"').replace('"__FILES__"', files)
-        return Response(body, media_type="text/javascript",
+        return Response(service_worker_source(), media_type="text/javascript",
                         headers={**NO_CACHE, "Service-Worker-Allowed": "/"})
 
     @app.get("/manifest.webmanifest", include_in_schema=False)

@@ -30,7 +30,7 @@ def test_the_service_worker_caches_every_shell_file_under_the_current_version(ga
     assert worker.headers["service-worker-allowed"] == "/"
     assert f'const VERSION = "{shell_version()}";' in worker.text
     files = json.loads(re.search(r"const FILES = (\[.*\]);", worker.text).group(1))  # type: ignore[union-attr]
-    assert files == shell_files() and "/" in files and "/static/js/app.js" in files
+    assert files == list(shell_files()) and "/" in files and "/static/js/app.js" in files
     for url in files:
         assert gateway.get(url).status_code == 200, url
     on_disk = {p.relative_to(WEB).as_posix() for p in WEB.rglob("*") if p.is_file()}
