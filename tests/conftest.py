@@ -78,6 +78,12 @@ def child_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def worker_argv(queue: str, name: str) -> list[str]:
+    """A real Celery worker (prefork, one child) on `queue`, as the stack starts one."""
+    return [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", queue, "-c", "1",
+            "-P", "prefork", "-n", f"{name}@%h", "--loglevel", "INFO", "--without-mingle", "--without-gossip"]
+
+
 @pytest.fixture
 def start_worker(
     redis_server: EmbeddedRedis, tmp_path: Path
@@ -94,11 +100,7 @@ def start_worker(
         log_file = (tmp_path / f"worker-{queue}-{len(workers)}.log").open("wb")
         logs.append(log_file)
         worker = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-                "-Q", queue, "-c", "1", "-P", "prefork", "-n", f"test-{queue}-{len(workers)}@%h",
-                "--loglevel", "INFO", "--without-mingle", "--without-gossip",
-            ],
+            worker_argv(queue, f"test-{queue}-{len(workers)}"),
             cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
         )
         workers.append(worker)

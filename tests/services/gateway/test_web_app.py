@@ -16,7 +16,6 @@ import random
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -43,7 +42,7 @@ from services.redis_runtime import free_port
 from services.settings import Settings
 from services.timeline.store import Timeline
 from tests.chatbot.stack import MODELS, Chatbot, stop
-from tests.conftest import ROOT, child_env, wait_for
+from tests.conftest import ROOT, child_env, wait_for, worker_argv
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPORTS = ROOT / "var" / "reports" / "web"
@@ -68,10 +67,8 @@ def _speech_worker(chatbot: Chatbot, logs: Path) -> subprocess.Popen[bytes]:
                     CRADLE_MODELS__DIR=str(MODELS), CRADLE_SPEECH__MODEL="tiny.en",
                     CRADLE_SPEECH__THREADS="2")
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "speech", "-c", "1",
-         "-P", "prefork", "-n", "web-speech@%h", "--loglevel", "INFO",
-         "--without-mingle", "--without-gossip"],
-        cwd=ROOT, env=env, stdout=(logs / "speech.log").open("ab"), stderr=subprocess.STDOUT,
+        worker_argv("speech", "web-speech"), cwd=ROOT, env=env,
+        stdout=(logs / "speech.log").open("ab"), stderr=subprocess.STDOUT,
     )
 
 
