@@ -1,18 +1,30 @@
 """What the vision worker runs: mood and caption for each frame, in one backbone pass
 when the two models share their backbone (both frozen on the same ImageNet weights at
 the same crop size, as the demo models are), in two passes otherwise.
+
+A model may only speak about what it was taught: a mood counts only when the mood model
+finds the frame familiar, a hazard is raised only when the captioner does, and a frame
+is familiar (to Cradle) when every model that looked at it does.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import torch
 
+from models.caption.demo import demo_path as caption_demo_path
+from models.caption.rules import Hazard, RuleSet
 from models.caption.serve import Caption, Captioner, CaptionFailure
+from models.familiarity import pooled
+from models.mood.demo import demo_path as mood_demo_path
 from models.mood.serve import MoodFailure, MoodPredictor, MoodResult
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -20,6 +32,23 @@ class FrameAnalysis:
     path: Path
     mood: MoodResult | MoodFailure
     caption: Caption | CaptionFailure | None  # None when no captioner is loaded
+
+    @property
+    def familiar(self) -> bool:
+        """Whether every model that looked at the frame found it familiar."""
+        if not isinstance(self.mood, MoodResult) or not self.mood.familiar:
+            return False
+        return not isinstance(self.caption, CaptionFailure) and (
+            self.caption is None or self.caption.familiar)
+
+
+def hazards(analysis: FrameAnalysis, rules: RuleSet, when: datetime | None = None) -> list[Hazard]:
+    """The safety rules the frame's caption triggers at local time `when`; none from a
+    frame without a caption or one the captioner found unfamiliar."""
+    caption = analysis.caption
+    if not isinstance(caption, Caption) or not caption.familiar:
+        return []
+    return rules.match(caption.text, caption.confidence, when)
 
 
 class SceneAnalyser:
@@ -55,11 +84,43 @@ class SceneAnalyser:
         }
         if images is not None:
             decoded = [paths[row] for row in rows]
+            self.mood.model.eval()
             with self.mood.precision.autocast():
                 feature_map = self.mood.model.backbone(images)  # (N,3,S,S) -> (N,C,h,w), once
-                probs = self.mood.model.predict_features(feature_map)  # (N,K)
-            moods = self.mood.results(probs, decoded)
+            moods = self.mood.results(pooled(feature_map), decoded)  # (N,C) -> moods
             captions = self.captioner.describe_features(feature_map.float(), decoded)
             for row, mood, caption in zip(rows, moods, captions, strict=True):
                 done[row] = FrameAnalysis(paths[row], mood, caption)
         return [done[row] for row in range(len(paths))]
+
+
+def resolve_device(setting: str) -> str:
+    """"auto" -> cuda when there is one, else cpu; anything else as given."""
+    if setting != "auto":
+        return setting
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_analyser(models_dir: Path, mood_checkpoint: Path | None = None,
+                  caption_checkpoint: Path | None = None, *, device: str = "auto",
+                  beam_size: int = 3, max_batch: int = 16) -> SceneAnalyser:
+    """The served models: the given checkpoints, else the demo ones under `models_dir`
+    (the captioner only when its demo exists)."""
+    device = resolve_device(device)
+    mood = MoodPredictor(mood_checkpoint or mood_demo_path(models_dir), device,
+                         weights_dir=models_dir, max_batch=max_batch)
+    checkpoint = caption_checkpoint or caption_demo_path(models_dir)
+    captioner = None
+    if checkpoint.is_file() or caption_checkpoint:
+        captioner = Captioner(checkpoint, device, weights_dir=models_dir, beam_size=beam_size,
+                              max_batch=max_batch)
+    else:
+        log.warning("no caption model at %s: frames get moods only ('cradle caption demo')", checkpoint)
+    analyser = SceneAnalyser(mood, captioner)
+    log.info("vision models loaded; one shared backbone pass: %s", analyser.shared)
+    for name, model in (("mood", mood.model), ("caption", captioner.model if captioner else None)):
+        if model is not None and model.familiarity is None:
+            log.warning("the %s model %s carries no familiarity statistics (trained before Cradle "
+                        "kept them): every frame is unfamiliar to it, so it raises nothing; train "
+                        "it again", name, model.version)
+    return analyser

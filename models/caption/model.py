@@ -7,7 +7,8 @@ frozen backbone once per frame for both mood and caption.
 
 A checkpoint is a plain dict loadable with `weights_only=True`: the CaptionConfig and
 the vocabulary as dicts, the state dict (without the backbone when it is frozen ImageNet:
-`head_only`, a few MB, the backbone read from the models folder), metrics.
+`head_only`, a few MB, the backbone read from the models folder), the familiarity
+statistics of its training images (models/familiarity.py), metrics.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from models import familiarity
 from models.backbones import Backbone, Weights, load_backbone
 from models.caption.config import CaptionConfig
 from models.caption.vocab import Vocab
+from models.familiarity import Familiarity
 
 CHECKPOINT_FORMAT = "cradle.caption/1"
 State = tuple[torch.Tensor, torch.Tensor]  # LSTM (h, c), each (L,B,H)
@@ -68,6 +71,7 @@ class CaptionNet(nn.Module):
             self.backbone.requires_grad_(False)
         self.version = "untrained"  # set by load_model from the checkpoint file
         self.imagenet_backbone = False  # set by build_model: backbone holds the shipped weights
+        self.familiarity: Familiarity | None = None  # set after training; None: nothing is familiar
 
     def train(self, mode: bool = True) -> CaptionNet:
         super().train(mode)
@@ -143,7 +147,8 @@ def save_model(model: CaptionNet, path: Path, *, train: dict[str, Any] | None = 
              if not (head_only and k.startswith("backbone."))}
     checkpoint = {"format": CHECKPOINT_FORMAT, "config": model.config.to_dict(),
                   "vocab": model.vocab.to_dict(), "state_dict": state, "head_only": head_only,
-                  "train": train, "metrics": metrics or {}}
+                  "train": train, "metrics": metrics or {},
+                  "familiarity": model.familiarity.to_dict() if model.familiarity else None}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -180,4 +185,8 @@ def load_model(path: Path, device: torch.device | str | None = None, *,
                         "imagenet" if head_only else None, weights_dir=weights_dir)
     model.load_state_dict(checkpoint["state_dict"], strict=not head_only)
     model.version = checkpoint_version(Path(path))
-    return model.to(device or default_device()).eval()
+    model.familiarity = familiarity.read(checkpoint)
+    device = device or default_device()
+    if model.familiarity is not None:
+        model.familiarity.to(device)
+    return model.to(device).eval()

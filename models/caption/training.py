@@ -3,7 +3,9 @@
     main(TrainArgs(...)) -> summary      or      python -m models.caption.training DATA OUT
 
 With a frozen backbone its feature maps are computed once and cached, so an epoch only
-runs the projection and the LSTM. `out_dir` receives best.pt (the checkpoint to serve),
+runs the projection and the LSTM. The best epoch's checkpoint then gets the familiarity
+statistics of the training images (models/familiarity.py: the bank from the training
+split, the threshold from the validation split). `out_dir` receives best.pt (the checkpoint to serve),
 last.pt (to resume: model, optimiser, schedule, history), vocab.json, split.json,
 history.json, history.png, metrics.json and test_captions.json (image, caption, confidence).
 """
@@ -24,6 +26,7 @@ from rich.progress import Progress
 from torch import nn
 from torch.utils.data import DataLoader
 
+from models import familiarity
 from models.backbones import Weights
 from models.caption.config import CaptionConfig, TrainConfig
 from models.caption.data import CaptionedImage, CaptionPairs, collate, load_captions, open_rgb, split_images
@@ -31,6 +34,7 @@ from models.caption.decoding import decode
 from models.caption.evaluation import bleu_scores
 from models.caption.model import CaptionNet, Encoded, build_model, default_device, save_model
 from models.caption.vocab import Vocab
+from models.familiarity import Familiarity, FamiliarityConfig, pooled
 from models.transforms import eval_transform
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
@@ -51,6 +55,7 @@ class TrainArgs:
     weights_dir: Path | None = None  # the models folder holding backbones/
     resume: bool = True  # continue from out_dir/last.pt when it exists
     device: str | None = None  # cpu, cuda, cuda:1 [auto]
+    familiarity: FamiliarityConfig = field(default_factory=FamiliarityConfig)
 
 
 def encode_inputs(model: CaptionNet, inputs: torch.Tensor, cached: bool) -> Encoded:
@@ -132,6 +137,22 @@ def backbone_features(model: CaptionNet, samples: Sequence[CaptionedImage], batc
         if on_batch:
             on_batch(len(chunk))
     return torch.cat(maps)
+
+
+def fit_familiarity(model: CaptionNet, split: Any, cached: dict[str, torch.Tensor | None],
+                    settings: FamiliarityConfig) -> tuple[Familiarity, torch.Tensor | None]:
+    """The familiarity of the served model: its pooled backbone features of the training
+    images (the bank) and a threshold from the validation images; cached feature maps are
+    reused when the backbone stayed frozen. Also returns the test images' pooled features."""
+    def features(part: str) -> torch.Tensor:
+        samples = getattr(split, part)
+        maps = cached.get(part)
+        if maps is None:
+            maps = backbone_features(model, samples) if samples else None
+        return pooled(maps) if maps is not None else torch.zeros(0, model.project.in_features)
+
+    fitted = familiarity.fit(features("train"), features("val"), settings)
+    return fitted, features("test") if split.test else None
 
 
 def _optimizer(model: CaptionNet, train: TrainConfig, steps: int) -> tuple[torch.optim.Optimizer, Any]:
@@ -255,12 +276,18 @@ def main(args: TrainArgs, console: Console | None = None) -> dict[str, Any]:
     from models.caption.model import load_model
 
     best_model = load_model(out / "best.pt", device, weights_dir=args.weights_dir)
+    reused = feats if config.freeze_backbone else {}
+    known, test_features = fit_familiarity(best_model, split, reused, args.familiarity)
+    described = {**known.describe(), "familiar_held_out": (
+        familiarity.share_familiar(known, test_features) if test_features is not None else None)}
+    familiarity.attach(out / "best.pt", known, {"familiarity": described})
+    best_model = load_model(out / "best.pt", device, weights_dir=args.weights_dir)
     test = evaluate(best_model, split.test, feats["test"])
     metrics = {"split": "test", "images": len(split.test), **{k: v for k, v in test.items()
                                                              if k.startswith("bleu")},
                "epochs": len(history), "best_val_bleu4": best, "vocab_size": len(vocab),
                "train_images": len(split.train), "checkpoint": str(out / "best.pt"),
-               "model_version": best_model.version}
+               "model_version": best_model.version, "familiarity": described}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     (out / "test_captions.json").write_text(json.dumps(
         [{"image": str(s.path), "caption": c, "confidence": p}

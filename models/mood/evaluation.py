@@ -1,5 +1,6 @@
 """Scoring a mood model on labelled photos: accuracy, per-class precision/recall/F1,
-confusion matrix, expected calibration error, and the photos it got most wrong."""
+confusion matrix, expected calibration error, the share of photos the model finds
+familiar, and the photos it got most wrong."""
 
 from __future__ import annotations
 
@@ -30,22 +31,29 @@ class EvalReport:
     confusion: list[list[int]]  # rows: true class, columns: predicted class
     ece: float  # expected calibration error (15 equal-width confidence bins)
     worst: list[dict[str, Any]]  # the photos whose true class got the lowest probability
+    familiar: float | None = None  # share the model finds familiar; None: it carries no statistics
 
 
 @torch.inference_mode()
 def predict_samples(
     model: MoodNet, samples: Sequence[Sample], batch_size: int = 32
-) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities (N,K) and true class indices (N,) for decodable, labelled samples."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Probabilities (N,K), true class indices (N,) and whether each is familiar (N,)
+    (None when the model carries no familiarity) for decodable, labelled samples."""
+    model.eval()
     device = next(model.parameters()).device
     precision = Precision.for_device(device, amp=True, channels_last=False)
     dataset = MoodDataset(samples, model.config.classes, eval_transform(model.config.image_size))
-    probs, labels = [], []
+    probs, labels, familiar = [], [], []
     for images, batch_labels in DataLoader(dataset, batch_size=batch_size):
         with precision.autocast():
-            probs.append(model.predict(precision.inputs(images)).cpu())  # (B,K)
+            features = model.embed(precision.inputs(images))  # (B,C)
+            probs.append(model.predict_pooled(features).cpu())  # (B,K)
+        if model.familiarity is not None:
+            familiar.append(model.familiarity.scores(features) <= model.familiarity.threshold)  # (B,)
         labels.append(batch_labels)
-    return torch.cat(probs).numpy(), torch.cat(labels).numpy()
+    known = torch.cat(familiar).numpy() if familiar else None
+    return torch.cat(probs).numpy(), torch.cat(labels).numpy(), known
 
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
@@ -67,7 +75,7 @@ def evaluate_model(
     if not samples:
         raise ValueError("no labelled photos to evaluate on")
     classes = list(model.config.classes)
-    probs, labels = predict_samples(model, samples, batch_size)
+    probs, labels, familiar = predict_samples(model, samples, batch_size)
     predicted = probs.argmax(axis=1)
     indices = list(range(len(classes)))
     precision, recall, f1, support = precision_recall_fscore_support(
@@ -91,6 +99,7 @@ def evaluate_model(
         confusion=confusion_matrix(labels, predicted, labels=indices).tolist(),
         ece=expected_calibration_error(probs, labels),
         worst=worst_rows,
+        familiar=float(familiar.mean()) if familiar is not None else None,
     )
 
 

@@ -1,8 +1,9 @@
 """The mood network: an ImageNet backbone and a small head that produces class logits.
 
 A checkpoint is a plain dict (loadable with `weights_only=True`): the MoodConfig as a
-dict, the state dict, and optionally the TrainConfig and metrics. A head-only checkpoint
-keeps just the head (a few kB) and rebuilds the untouched ImageNet backbone from the
+dict, the state dict, the familiarity statistics of its training frames
+(models/familiarity.py), and optionally the TrainConfig and metrics. A head-only
+checkpoint keeps just the head and rebuilds the untouched ImageNet backbone from the
 models folder, which is how the demo model ships.
 """
 
@@ -15,7 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from models import familiarity
 from models.backbones import Backbone, Weights, load_backbone
+from models.familiarity import Familiarity
 from models.mood.config import MoodConfig, TrainConfig
 
 CHECKPOINT_FORMAT = "cradle.mood/1"
@@ -38,6 +41,7 @@ class MoodNet(nn.Module):
             self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(width, classes))
         self.frozen_batchnorm = True  # BatchNorm keeps its ImageNet statistics when True
         self.version = "untrained"  # set by load_model from the checkpoint file
+        self.familiarity: Familiarity | None = None  # set by training; None: nothing is familiar
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         features = self.backbone(images)  # (B,3,H,W) -> (B,C,h,w)
@@ -53,12 +57,12 @@ class MoodNet(nn.Module):
         return self(images).float().softmax(dim=1)  # over classes, never over the batch
 
     @torch.inference_mode()
-    def predict_features(self, feature_map: torch.Tensor) -> torch.Tensor:
-        """Backbone feature maps (B,C,h,w), e.g. from a pass shared with the captioner ->
+    def predict_pooled(self, features: torch.Tensor) -> torch.Tensor:
+        """Pooled backbone features (B,C), e.g. from a pass shared with the captioner ->
         probabilities (B,K)."""
         self.eval()
-        logits = self.head(self.pool(feature_map).flatten(1))  # (B,C,h,w) -> (B,C) -> (B,K)
-        return logits.float().softmax(dim=1)
+        dtype = next(self.head.parameters()).dtype
+        return self.head(features.to(dtype)).float().softmax(dim=1)  # (B,K)
 
     def train(self, mode: bool = True) -> MoodNet:
         super().train(mode)
@@ -102,6 +106,7 @@ def save_model(
         "metrics": metrics or {},
         "head_only": head_only,
         "state_dict": {k: v.detach().cpu() for k, v in state.items()},
+        "familiarity": model.familiarity.to_dict() if model.familiarity else None,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -139,4 +144,8 @@ def load_model(
     model = build_model(config, "imagenet" if head_only else None, weights_dir=weights_dir)
     model.load_state_dict(checkpoint["state_dict"], strict=not head_only)
     model.version = checkpoint_version(path)
-    return model.to(device or default_device()).eval()
+    model.familiarity = familiarity.read(checkpoint)
+    device = device or default_device()
+    if model.familiarity is not None:
+        model.familiarity.to(device)
+    return model.to(device).eval()

@@ -3,6 +3,8 @@
 The vision worker calls `MoodPredictor.predict_paths` with the frames that arrived
 together; decodable frames go through the network in one forward pass, and a frame that
 cannot be decoded gets a `MoodFailure` saying why instead of failing the whole batch.
+Each mood carries the frame's novelty against the photos the model was trained on,
+scored on the same pooled features as the mood (models/familiarity.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class MoodResult:
     mood: str  # the most probable class
     probabilities: dict[str, float]  # class -> probability, summing to 1
     model_version: str
+    novelty: float | None = None  # distance to the training photos; None: the model has no statistics
+    familiar: bool = False  # novelty within the threshold set at training time
 
 
 @dataclass(frozen=True)
@@ -71,20 +75,29 @@ class MoodPredictor:
         images = self.precision.inputs(torch.stack(tensors)) if tensors else None  # (N,3,S,S)
         return images, rows, failures
 
-    def results(self, probs: torch.Tensor, paths: list[Path]) -> list[MoodResult]:
-        """Probabilities (N,K) -> one MoodResult per path."""
+    def results(self, features: torch.Tensor, paths: list[Path]) -> list[MoodResult]:
+        """Pooled backbone features (N,C) -> one MoodResult per path: the mood and how
+        familiar the frame is."""
+        with self.precision.autocast():
+            probs = self.model.predict_pooled(features)  # (N,K)
+        known = self.model.familiarity
+        novelty: list[float | None] = (known.scores(features).tolist() if known is not None
+                                       else [None] * len(paths))
         results = []
-        for path, p in zip(paths, probs.cpu().tolist(), strict=True):
+        for path, p, n in zip(paths, probs.cpu().tolist(), novelty, strict=True):
             best = max(range(len(p)), key=p.__getitem__)
             results.append(MoodResult(path, self.classes[best],
-                                      dict(zip(self.classes, p, strict=True)), self.version))
+                                      dict(zip(self.classes, p, strict=True)), self.version, n,
+                                      known is not None and n is not None and known.familiar(n)))
         return results
 
+    @torch.inference_mode()
     def _batch(self, paths: list[Path]) -> list[MoodResult | MoodFailure]:
         images, rows, failures = self.load(paths)
         done: dict[int, MoodResult | MoodFailure] = dict(failures)
         if images is not None:
+            self.model.eval()
             with self.precision.autocast():
-                probs = self.model.predict(images)  # (N,K)
-            done.update(zip(rows, self.results(probs, [paths[r] for r in rows]), strict=True))
+                features = self.model.embed(images)  # (N,3,S,S) -> (N,C)
+            done.update(zip(rows, self.results(features.float(), [paths[r] for r in rows]), strict=True))
         return [done[row] for row in range(len(paths))]

@@ -2,8 +2,9 @@
 
 A run writes into its folder: `last.pt` (everything needed to resume after a crash),
 `best.pt` (the weights with the lowest validation loss so far), `mood.pt` (the final
-model with its metrics), `history.json` + `history.png`, and `split.json` (which photos
-went where, so `cradle mood eval` can score the held-out ones later).
+model with its metrics and the familiarity statistics of its training photos: serve
+this one), `history.json` + `history.png`, and `split.json` (which photos went where,
+so `cradle mood eval` can score the held-out ones later).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from models import familiarity
 from models.backbones import Weights
+from models.familiarity import Familiarity, FamiliarityConfig
 from models.mood.config import MoodConfig, TrainConfig
 from models.mood.data import (
     GroupBy,
@@ -254,6 +257,20 @@ class TrainArgs:
     test_fraction: float = 0.15  # share held out for the final score; 0 scores on val
     resume: bool = True  # continue from out_dir/last.pt when it is there
     device: str | None = None  # "cpu", "cuda", "cuda:1"; None picks CUDA when present
+    familiarity: FamiliarityConfig = field(default_factory=FamiliarityConfig)
+
+
+def fit_familiarity(model: MoodNet, train: Sequence[Sample], held_out: Sequence[Sample],
+                    config: TrainConfig, settings: FamiliarityConfig) -> Familiarity:
+    """The trained network's pooled features of its training photos (the bank) and the
+    threshold that keeps `settings.percentile` % of the held-out photos familiar; each
+    photo seen once, without augmentation, as serving sees it."""
+    precision = Precision.for_device(next(model.parameters()).device, config.amp, config.channels_last)
+    classes, size = model.config.classes, model.config.image_size
+    bank, _ = extract_features(model, make_loader(train, classes, config, size, train=False), precision)
+    held = (extract_features(model, make_loader(held_out, classes, config, size, train=False),
+                             precision)[0] if held_out else torch.zeros(0, bank.shape[1]))
+    return familiarity.fit(bank, held, settings)
 
 
 def main(args: TrainArgs, console: Console | None = None) -> dict[str, Any]:
@@ -277,12 +294,15 @@ def main(args: TrainArgs, console: Console | None = None) -> dict[str, Any]:
                   console=console, resume=args.resume)
     (args.out_dir / "history.json").write_text(json.dumps(history, indent=1))
     history_plot(history, args.out_dir / "history.png")
+    model.familiarity = fit_familiarity(model, split.train, split.val, args.train, args.familiarity)
     held_out = split.test or split.val
     report = evaluate_model(model, held_out, batch_size=args.train.batch_size)
     write_report(report, args.out_dir / ("test" if split.test else "val"))
     summary = {"accuracy": report.accuracy, "ece": report.ece, "held_out": len(held_out),
                "split": "test" if split.test else "val", "counts": counts,
-               "skipped": [str(p) for p, _ in bad], "epochs": len(history)}
+               "skipped": [str(p) for p, _ in bad], "epochs": len(history),
+               "familiarity": {**model.familiarity.describe(),
+                               "familiar_held_out": report.familiar}}
     head_only = args.train.finetune_epochs == 0 and args.weights == "imagenet"
     final = save_model(model, args.out_dir / "mood.pt", train=args.train, metrics=summary,
                        head_only=head_only)

@@ -101,4 +101,8 @@ def test_frozen_imagenet_mobilenet_learns_synthetic_moods(models_dir: Path, tmp_
     assert (tmp_path / "run" / "test" / "confusion.png").is_file()
     model = load_model(Path(summary["checkpoint"]), "cpu", weights_dir=models_dir)
     assert model.version == summary["model_version"]
-    assert Path(summary["checkpoint"]).stat().st_size < 1_000_000  # head-only
+    # head-only, with the familiarity bank of the training photos (fp16) beside the head
+    assert Path(summary["checkpoint"]).stat().st_size < 100_000 + 2 * 1280 * len(split.train)
+    assert model.familiarity is not None and len(model.familiarity.bank) == len(split.train)
+    assert model.familiarity.held_out == len(split.val)
+    assert summary["familiarity"]["familiar_held_out"] >= 0.9  # unseen sessions of the same kind
