@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import summary_ms, wait_for_gateway, write
-from models.caption.synth import make_room, render_scene
+from models.scenes import make_room, render_scene
 from services.auth import Role, UserStore
 from services.bus.events import FrameCaptured
 from services.redis_runtime import EmbeddedRedis, connect, free_port

@@ -32,11 +32,11 @@ import torch
 from bench.common import summary_ms, write
 from models.caption.demo import build_demo, demo_path
 from models.caption.serve import Captioner
-from models.caption.synth import SCENES, make_room, render_scene
 from models.mood.config import MoodConfig
 from models.mood.demo import demo_path as mood_demo_path
 from models.mood.model import MoodNet, build_model
 from models.mood.model import load_model as load_mood
+from models.scenes import SCENES, make_room, render_scene
 
 
 def _frames(count: int, size: int) -> list[Any]:

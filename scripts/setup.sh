@@ -16,8 +16,9 @@ say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 # -- Debian packages: audio decoding (ffmpeg), spoken replies (espeak-ng), sox for audio
 #    checks, alsa-utils for its recorded speech samples (speech tests), docker-compose
 #    to validate the deployment file, chromium and an emoji font for the web app's
-#    end-to-end tests.
-DEBS=(ffmpeg espeak-ng sox alsa-utils docker-compose chromium fonts-noto-color-emoji)
+#    end-to-end tests, opencv-doc for its real photographs and video (the pictures no
+#    vision model may find familiar: models/probes.py).
+DEBS=(ffmpeg espeak-ng sox alsa-utils docker-compose chromium fonts-noto-color-emoji opencv-doc)
 missing=()
 for deb in "${DEBS[@]}"; do dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb"); done
 if ((${#missing[@]})); then
@@ -87,8 +88,9 @@ demo_model() {  # demo_model NAME "SOURCE GLOBS" -- cradle arguments...
   mkdir -p "$MODELS_DIR/$name"
   cp "$cached"/demo.* "$MODELS_DIR/$name/"
 }
-demo_model mood "models/mood/*.py models/backbones.py models/transforms.py" -- mood demo
-demo_model caption "models/caption/*.py models/backbones.py models/transforms.py" -- caption demo
+SHARED="models/scenes.py models/familiarity.py models/backbones.py models/transforms.py models/images.py"
+demo_model mood "models/mood/*.py $SHARED" -- mood demo
+demo_model caption "models/caption/*.py $SHARED" -- caption demo
 
 # -- The chatbot: Rasa 3.6 supports Python up to 3.10, so it gets its own environment
 #    (pinned by chatbot/requirements-rasa.lock, cached like the main one) and runs as its

@@ -23,8 +23,8 @@ from rich.console import Console
 from models.caption.config import CaptionConfig, TrainConfig
 from models.caption.model import checkpoint_version
 from models.caption.rules import DEFAULT_RULES, RuleSet, load_rules
-from models.caption.synth import synthesize
 from models.caption.training import TrainArgs, main
+from models.scenes import synthesize
 
 DEMO_CONFIG = CaptionConfig(image_size=160)
 DEMO_TRAINING = TrainConfig(epochs=20, patience=5)
@@ -86,7 +86,7 @@ def build_demo(models_dir: Path, *, images: int = 1400, sessions: int = 40, seed
         shutil.copyfile(run / "history.png", target.with_suffix(".history.png"))
     summary.update(checkpoint=str(target), model_version=checkpoint_version(target),
                    test_images=summary["images"],
-                   data="synthetic cartoon nursery scenes (models/caption/synth.py), not real data",
+                   data="synthetic cartoon nursery scenes (models/scenes.py), not real data",
                    images=images, seed=seed, seconds=round(time.perf_counter() - started, 1))
     target.with_suffix(".json").write_text(json.dumps(summary, indent=1))
     return summary

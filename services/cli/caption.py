@@ -43,7 +43,7 @@ def synth(
     seed: int = 0,
 ) -> None:
     """Draw synthetic nursery scenes (not real data) with a captions CSV."""
-    from models.caption.synth import synthesize
+    from models.scenes import synthesize
 
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("drawing scenes", total=images)
@@ -187,6 +187,14 @@ def describe(
         raise typer.Exit(1)
     console.print(f"[bold]{result.text}[/] (confidence {result.confidence:.2f}, "
                   f"log-prob {result.log_prob:.2f}, model {result.model_version})")
+    known = captioner.model.familiarity
+    if result.novelty is None or known is None:
+        console.print("[yellow]this model carries no familiarity statistics: the vision worker "
+                      "raises nothing from it[/]")
+    else:
+        verdict = ("familiar" if result.familiar
+                   else "[yellow]unfamiliar: the vision worker raises nothing from it[/]")
+        console.print(f"novelty {result.novelty:.3f} (familiar up to {known.threshold:.3f}): {verdict}")
     for hazard in rule_set.match(result.text, result.confidence, at or datetime.now()):
         console.print(f"[red]{hazard.severity}[/]: {hazard.kind} (rule {hazard.rule}, "
                       f"matched {hazard.matched!r})")

@@ -240,14 +240,16 @@ def audit(
 
 @app.command()
 def demo(
-    per_class: Annotated[int, typer.Option(min=20)] = 200,
+    images: Annotated[int, typer.Option(min=40, help="Synthetic scenes to draw.")] = 1400,
     seed: int = 0,
 ) -> None:
-    """Build the demo model from synthetic faces (models/mood/demo.pt, about a minute)."""
+    """Build the demo model from synthetic nursery scenes (models/mood/demo.pt, about a minute)."""
     from models.mood.demo import build_demo
 
     with _explained():
-        summary = build_demo(settings_or_exit().models_dir, per_class=per_class, seed=seed,
+        summary = build_demo(settings_or_exit().models_dir, images=images, seed=seed,
                              console=console)
     console.print(f"demo model at [bold]{summary['checkpoint']}[/]: held-out accuracy "
-                  f"{summary['accuracy']:.1%} on synthetic faces ({summary['seconds']} s)")
+                  f"{summary['accuracy']:.1%} on synthetic scenes, "
+                  f"{summary['familiarity']['familiar_held_out']:.0%} of them familiar "
+                  f"({summary['seconds']} s)")

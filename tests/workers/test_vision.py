@@ -15,7 +15,7 @@ from celery import Celery
 from celery.exceptions import TimeoutError as CeleryTimeout
 from PIL import Image
 
-from models.caption.synth import make_room, render_scene
+from models.scenes import make_room, render_scene
 from models.mood.config import MoodConfig
 from models.mood.model import build_model, save_model
 from services.bus.events import FrameCaptured, parse_event

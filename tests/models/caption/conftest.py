@@ -13,9 +13,9 @@ import torch
 from models.backbones import weights_path
 from models.caption.config import CaptionConfig, TrainConfig
 from models.caption.model import CaptionNet, build_model, load_model
-from models.caption.synth import synthesize
 from models.caption.training import TrainArgs, main
 from models.caption.vocab import Vocab
+from models.scenes import synthesize
 
 ROOT = Path(__file__).resolve().parents[3]
 MODELS_DIR = ROOT / "var" / "models"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from models.caption.data import DataError, load_captions, split_images
-from models.caption.synth import synthesize
+from models.scenes import synthesize
 
 
 def test_coco_json(tmp_path: Path) -> None:

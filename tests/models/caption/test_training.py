@@ -15,8 +15,8 @@ from models.caption.config import CaptionConfig, TrainConfig
 from models.caption.data import CaptionedImage
 from models.caption.demo import hazard_accuracy, scenes_by_image
 from models.caption.rules import DEFAULT_RULES, load_rules
-from models.caption.synth import synthesize
 from models.caption.training import ResumeError, TrainArgs, evaluate, main, train_one_epoch
+from models.scenes import synthesize
 from tests.models.caption.conftest import TrainedRun
 
 
@@ -56,7 +56,15 @@ def test_run_folder_has_everything_to_serve_and_inspect(trained_run: TrainedRun)
         assert (out / name).is_file(), name
     history = json.loads((out / "history.json").read_text())
     assert history[-1]["loss"] < history[0]["loss"]
-    assert (out / "best.pt").stat().st_size < 3_000_000  # head-only: the backbone stays in models/
+    # head-only: the backbone stays in models/; the familiarity bank (fp16) rides along
+    assert (out / "best.pt").stat().st_size < 3_000_000 + 2 * 1280 * len(trained_run.split["train"])
+    checkpoint = torch.load(out / "best.pt", weights_only=True)
+    known = checkpoint["familiarity"]
+    assert known["bank"].shape == (len(trained_run.split["train"]), 1280)
+    assert known["held_out"] == len(trained_run.split["val"]) and known["threshold"] > 0
+    assert trained_run.model.familiarity is not None
+    metrics = trained_run.metrics["familiarity"]
+    assert metrics["familiar_held_out"] >= 0.9 and metrics["percentile"] == 99.0
 
 
 def test_training_resumes_after_an_interruption(models_dir: Path, tmp_path: Path,

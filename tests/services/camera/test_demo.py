@@ -7,13 +7,17 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import redis
 
+from models.caption.rules import DEFAULT_RULES, load_rules
+from models.scenes import MOODS_IN
+from models.vision import hazards, load_analyser
 from services.bus.events import FrameCaptured, MoodObserved
-from services.camera.demo import STORY, story_pictures
+from services.camera.demo import FPS, HOLD_S, SCRIPTED_ALERTS, STORY, demo_clip, story_pictures
 from services.redis_runtime import EmbeddedRedis
 from services.settings import Settings
 from tests.conftest import ROOT, child_env, wait_for
@@ -22,10 +26,40 @@ from tests.services.camera.clips import bus_events
 MODELS = ROOT / "var" / "models"
 
 
-def test_the_demo_story_has_every_mood() -> None:
-    scenes = [scene for scene, _picture in story_pictures()]
-    assert {"sleep", "happy", "upset", "feed"} <= set(scenes)
-    assert scenes[0] == "sleep" and len(scenes) >= sum(count for scene, count in STORY if scene != "crawling")
+def test_the_demo_story_has_every_mood_and_scripts_its_alerts() -> None:
+    shots = [shot for shot, _picture in story_pictures()]
+    assert {shot.mood for shot in shots} == {"sleep", "happy", "upset", "feed"}
+    assert all(shot.mood in MOODS_IN[shot.scene] for shot in shots)
+    assert shots[0].scene == "sleeping" and len(shots) == sum(shot.pictures for shot in STORY)
+    assert SCRIPTED_ALERTS == [("hazard", "urgent", "near stairs")]
+
+
+def test_the_demo_clip_reads_as_its_script_to_the_demo_models(tmp_path: Path) -> None:
+    """One framing for the clip and the models: every picture, through the video codec,
+    is familiar, and only the scripted shots raise a hazard (by day or by night)."""
+    import av
+
+    if not (MODELS / "mood" / "demo.pt").is_file() or not (MODELS / "caption" / "demo.pt").is_file():
+        pytest.skip("the demo models are missing: run `make setup`")
+    shots = [shot for shot, _picture in story_pictures()]
+    per_picture = round(HOLD_S * FPS)
+    paths = []
+    with av.open(str(demo_clip(tmp_path))) as container:
+        for n, frame in enumerate(container.decode(video=0)):
+            if n % per_picture == per_picture // 2:  # mid-picture, as the 1 Hz sampler takes it
+                paths.append(tmp_path / f"{n:04d}.jpg")
+                frame.to_image().save(paths[-1], quality=85)
+    assert len(paths) == len(shots)
+    rules = load_rules(DEFAULT_RULES)
+    analyses = load_analyser(MODELS, device="cpu").analyse(paths)
+    unfamiliar = [shot.scene for shot, a in zip(shots, analyses, strict=True) if not a.familiar]
+    assert len(unfamiliar) <= 1, unfamiliar
+    for shot, analysis in zip(shots, analyses, strict=True):
+        raised = {h.kind for when in (datetime(2026, 1, 5, 10), datetime(2026, 1, 5, 23))
+                  for h in hazards(analysis, rules, when)}
+        assert raised <= ({"near_stairs"} if shot.alert else set()), (shot, analysis.caption)
+    moods_right = sum(a.mood.mood == shot.mood for shot, a in zip(shots, analyses, strict=True))  # type: ignore[union-attr]
+    assert moods_right >= 0.8 * len(shots)
 
 
 def test_the_demo_camera_feeds_moods_end_to_end(

@@ -1,14 +1,19 @@
-"""Synthetic nursery scenes with reference captions, for tests and the demo. Not real data.
+"""Synthetic nursery scenes, as a room camera over a cot sees them: each frame with
+reference captions and the baby's mood. For tests and the demo models. Not real data.
 
 A cartoon room (wall, floor, and some of: cot, stairs, window, door, toys, a parent)
 with a baby in one of SCENES, each with its cue: sleeping lies in the cot under a
-blanket, sitting sits on the floor by toys, crawling is on all fours at the foot of the
-stairs, standing reaches up under the window, climbing hangs over the cot rail, empty
-shows a cot with nobody in it, held has the baby in a parent's arms. Colours, positions,
-sizes, distractor furniture, day or night, light and noise vary. A session is one room
-(its colours and the baby's clothes) like a family's camera session, so a split by
-session keeps near-duplicates together. Each image gets 3-5 captions from templates
-with synonyms.
+blanket, awake sits up in the cot, sitting sits on the floor by toys, crawling is on all
+fours at the foot of the stairs, standing reaches up under the window, climbing hangs
+over the cot rail, empty shows a cot with nobody in it, held has the baby in a parent's
+arms. The baby's face shows its mood (MOODS_IN says which moods each scene can have):
+sleep has closed eyes, happy smiles with rosy cheeks, upset goes red with tears and an
+open crying mouth, feed has a bottle at the mouth. Both demo models learn from these
+frames, so the mood classifier and the captioner read the same framing the demo camera
+shows. Colours, positions, sizes, distractor furniture, day or night, light and noise
+vary. A session is one room (its colours and the baby's clothes) like a family's camera
+session, so a split by session keeps near-duplicates together. Each image gets 3-5
+captions from templates with synonyms.
 """
 
 from __future__ import annotations
@@ -24,12 +29,21 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 RGB = tuple[int, int, int]
-SCENES = ("sleeping", "sitting", "crawling", "standing", "climbing", "empty", "held")
+SCENES = ("sleeping", "awake", "sitting", "crawling", "standing", "climbing", "empty", "held")
+# The moods a scene can show; the first is the one drawn when none is asked for. Nobody
+# is in an empty cot, so it shows no mood.
+MOODS_IN: dict[str, tuple[str, ...]] = {
+    "sleeping": ("sleep",), "awake": ("happy", "upset"), "sitting": ("happy", "upset"),
+    "crawling": ("happy",), "standing": ("happy",), "climbing": ("happy", "upset"),
+    "empty": (), "held": ("feed", "happy", "upset"),
+}
 SKIN = [(255, 224, 196), (241, 194, 157), (224, 172, 125), (198, 134, 92), (141, 90, 56)]
 BABY, COT = ("the baby", "a baby", "the infant"), ("cot", "crib")
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "sleeping": ("{b} is sleeping in the {c}", "{b} is asleep in the {c}",
                  "{b} sleeps in the {c}", "{b} is lying asleep in the {c}"),
+    "awake": ("{b} is awake in the {c}", "{b} is sitting up in the {c}",
+              "{b} is lying awake in the {c}", "{b} is awake and sitting in the {c}"),
     "sitting": ("{b} is sitting on the floor", "{b} sits on the floor with toys",
                 "{b} is playing on the floor", "{b} is sitting on the floor with toys"),
     "crawling": ("{b} is crawling near the stairs", "{b} crawls towards the stairs",
@@ -66,6 +80,7 @@ class SceneImage:
     session: str
     captured_at: datetime
     captions: tuple[str, ...]
+    mood: str = ""  # the baby's mood; empty when nobody is in the picture
 
 
 def _jitter(colour: Sequence[int], rng: random.Random, amount: int = 12) -> RGB:
@@ -152,13 +167,17 @@ def _stairs(c: _Canvas, left: bool) -> tuple[float, float]:
     return foot, base_y
 
 
-def _cot(c: _Canvas, x: float, blanket: RGB) -> tuple[float, float, float]:
-    """A cot on the floor; returns (left, right, top rail) of its frame."""
+def _cot(c: _Canvas, x: float, blanket: RGB,
+         inside: Callable[[float, float, float], None] | None = None) -> tuple[float, float, float]:
+    """A cot on the floor; returns (left, right, top rail) of its frame. `inside(left,
+    right, top)` draws what sits on the mattress, behind the bars."""
     w, h = c.rng.uniform(0.3, 0.36), c.rng.uniform(0.2, 0.24)
     bottom = c.horizon + c.rng.uniform(0.1, 0.14)
     top = bottom - h
     wood = _jitter(c.room.wood, c.rng, 20)
     c.box(x - w / 2, bottom - 0.07, x + w / 2, bottom - 0.03, blanket)  # mattress and blanket
+    if inside is not None:
+        inside(x - w / 2, x + w / 2, top)
     for i in range(9):
         bx = x - w / 2 + i * w / 8
         c.box(bx - 0.006, top, bx + 0.006, bottom, wood)
@@ -178,43 +197,76 @@ def _toys(c: _Canvas, count: int) -> None:
             c.box(x - r, y - r, x + r, y + r, _colour(c.rng), outline=(40, 40, 40))
 
 
-def _head(c: _Canvas, x: float, y: float, r: float, asleep: bool = False) -> None:
+def _head(c: _Canvas, x: float, y: float, r: float, mood: str) -> None:
+    """The baby's face, its mood drawn large enough to read at a room camera's distance."""
     skin = c.room.skin
+    if mood == "upset":  # a crying baby goes red in the face
+        skin = (min(255, skin[0] + 40), int(skin[1] * 0.8), int(skin[2] * 0.8))
     c.oval(x, y, r, r, skin)
-    dark = tuple(int(v * 0.4) for v in skin)
+    dark: RGB = (int(skin[0] * 0.35), int(skin[1] * 0.35), int(skin[2] * 0.35))
+    eye_y, eye_dx = y - 0.12 * r, 0.4 * r
     for sx in (-1, 1):
-        if asleep:
-            c.line([(x + sx * 0.4 * r - 0.2 * r, y), (x + sx * 0.4 * r + 0.2 * r, y)], dark, r * 0.15)  # type: ignore[arg-type]
+        ex = x + sx * eye_dx
+        if mood in ("sleep", "upset"):  # closed, or squeezed shut by crying
+            sag = 0.12 * r if mood == "sleep" else -0.12 * r
+            c.line([(ex - 0.2 * r, eye_y), (ex, eye_y + sag), (ex + 0.2 * r, eye_y)], dark, 0.1 * r)
         else:
-            c.oval(x + sx * 0.4 * r, y - 0.1 * r, 0.13 * r, 0.13 * r, dark)  # type: ignore[arg-type]
+            c.oval(ex, eye_y, 0.14 * r, 0.14 * r, dark)
+        if mood == "upset":  # tears running down to the chin
+            c.line([(ex, eye_y + 0.1 * r), (ex + sx * 0.08 * r, y + 0.75 * r)], (90, 160, 240), 0.16 * r)
+        if mood == "happy":  # rosy cheeks
+            c.oval(x + sx * 0.55 * r, y + 0.28 * r, 0.16 * r, 0.11 * r, (240, 120, 120))
+    mouth_y = y + 0.45 * r
+    if mood == "happy":  # a wide open smile
+        s = c.side
+        c.draw.chord(((x - 0.42 * r) * s, (mouth_y - 0.3 * r) * s, (x + 0.42 * r) * s,
+                      (mouth_y + 0.3 * r) * s), 0, 180, fill=(150, 40, 50))
+    elif mood == "upset":  # wide open, crying
+        c.oval(x, mouth_y + 0.05 * r, 0.28 * r, 0.24 * r, (90, 20, 30))
+    elif mood == "sleep":
+        c.line([(x - 0.18 * r, mouth_y), (x + 0.18 * r, mouth_y)], dark, 0.08 * r)
+    elif mood == "feed":  # a bottle at the mouth, pointing up and away
+        d = 1 if c.rng.random() < 0.5 else -1
+        tip = (x + d * 0.1 * r, mouth_y)
+        end = (x + d * 1.5 * r, mouth_y - 1.1 * r)
+        c.line([tip, end], (245, 245, 240), 0.45 * r)  # milk
+        c.line([tip, (x + d * 0.35 * r, mouth_y - 0.2 * r)], (220, 170, 110), 0.22 * r)  # teat
+        collar = (x + d * 0.42 * r, mouth_y - 0.26 * r)
+        c.oval(collar[0], collar[1], 0.2 * r, 0.2 * r, _jitter((80, 140, 220), c.rng, 50))
 
 
-def _baby(c: _Canvas, pose: str, x: float, y: float, r: float) -> None:
+def _baby(c: _Canvas, pose: str, x: float, y: float, r: float, mood: str) -> None:
     """The baby at (x, y) = where it touches the floor (or lies), head radius r."""
     cl, skin = c.room.clothes, c.room.skin
+    up = mood == "upset"  # an upset baby throws its arms up
     if pose == "sitting":
         c.oval(x, y - 1.4 * r, 1.1 * r, 1.4 * r, cl)  # body
         c.line([(x - r, y - 0.2 * r), (x + 2.2 * r, y - 0.1 * r)], cl, 0.8 * r)  # legs forward
-        c.line([(x - r, y - 1.8 * r), (x - 1.7 * r, y - 0.9 * r)], skin, 0.45 * r)  # arms
-        c.line([(x + r, y - 1.8 * r), (x + 1.8 * r, y - 1.0 * r)], skin, 0.45 * r)
-        _head(c, x, y - 3.5 * r, r)
+        hand = -3.2 if up else -0.9
+        c.line([(x - r, y - 1.8 * r), (x - 1.7 * r, y + hand * r)], skin, 0.45 * r)  # arms
+        c.line([(x + r, y - 1.8 * r), (x + 1.8 * r, y + hand * r)], skin, 0.45 * r)
+        _head(c, x, y - 3.5 * r, r, mood)
+    elif pose == "awake":  # sitting on the mattress behind the bars, only the head above the rail
+        c.oval(x, y - 1.2 * r, 1.1 * r, 1.3 * r, cl)
+        c.line([(x - r, y - 1.6 * r), (x - 0.5 * r, y - 0.4 * r)], skin, 0.45 * r)
+        c.line([(x + r, y - 1.6 * r), (x + 0.5 * r, y - 0.4 * r)], skin, 0.45 * r)
     elif pose == "crawling":  # on all fours, facing the stairs
         d = 1 if c.rng.random() < 0.5 else -1
         c.oval(x, y - 1.6 * r, 1.9 * r, 0.8 * r, cl)  # horizontal body
         for leg in (-1.3, -0.9, 0.9, 1.3):
             c.line([(x + d * leg * r, y - 1.4 * r), (x + d * leg * r, y)], skin if abs(leg) < 1.1 else cl,
                    0.4 * r)
-        _head(c, x + d * 2.4 * r, y - 2.0 * r, r)
+        _head(c, x + d * 2.4 * r, y - 2.0 * r, r, mood)
     elif pose == "standing":  # upright, arms up to the sill
         c.line([(x - 0.4 * r, y), (x - 0.4 * r, y - 1.8 * r)], cl, 0.6 * r)
         c.line([(x + 0.4 * r, y), (x + 0.4 * r, y - 1.8 * r)], cl, 0.6 * r)
         c.oval(x, y - 2.8 * r, 1.0 * r, 1.4 * r, cl)
         c.line([(x - 0.8 * r, y - 3.6 * r), (x - 1.0 * r, y - 5.6 * r)], skin, 0.4 * r)
         c.line([(x + 0.8 * r, y - 3.6 * r), (x + 1.0 * r, y - 5.6 * r)], skin, 0.4 * r)
-        _head(c, x, y - 4.9 * r, r)
+        _head(c, x, y - 4.9 * r, r, mood)
     elif pose == "sleeping":  # lying down under a blanket
         c.oval(x, y, 2.2 * r, 0.7 * r, _jitter(cl, c.rng, 30))
-        _head(c, x - 2.4 * r, y - 0.2 * r, 0.9 * r, asleep=True)
+        _head(c, x - 2.4 * r, y - 0.2 * r, 0.95 * r, mood)
     elif pose == "climbing":  # body over the rail, one leg hooked over
         d = 1 if c.rng.random() < 0.5 else -1
         c.oval(x, y - 0.6 * r, 1.0 * r, 1.5 * r, cl)
@@ -222,12 +274,12 @@ def _baby(c: _Canvas, pose: str, x: float, y: float, r: float) -> None:
         c.line([(x, y), (x - d * 0.6 * r, y + 1.8 * r)], cl, 0.6 * r)  # leg still inside
         c.line([(x - r, y - 1.2 * r), (x - 1.4 * r, y + 0.3 * r)], skin, 0.4 * r)  # hands on rail
         c.line([(x + r, y - 1.2 * r), (x + 1.4 * r, y + 0.3 * r)], skin, 0.4 * r)
-        _head(c, x + d * 0.3 * r, y - 2.6 * r, r)
+        _head(c, x + d * 0.3 * r, y - 2.6 * r, r, mood)
 
 
-def _parent(c: _Canvas, x: float, holding: bool) -> None:
-    r = c.rng.uniform(0.045, 0.055)
-    foot = c.horizon + c.rng.uniform(0.2, 0.3)
+def _parent(c: _Canvas, x: float, holding: bool, baby_r: float, mood: str) -> None:
+    r = c.rng.uniform(0.058, 0.068)
+    foot = c.horizon + c.rng.uniform(0.22, 0.3)
     adult = c.room.adult
     c.line([(x - 0.4 * r, foot), (x - 0.4 * r, foot - 4 * r)], (50, 50, 70), 0.8 * r)
     c.line([(x + 0.4 * r, foot), (x + 0.4 * r, foot - 4 * r)], (50, 50, 70), 0.8 * r)
@@ -236,18 +288,24 @@ def _parent(c: _Canvas, x: float, holding: bool) -> None:
     c.oval(x, foot - 9.6 * r, 1.1 * r, 1.2 * r, head)
     if holding:  # a bundle in the arms: the baby's clothes and face
         c.oval(x + 0.4 * r, foot - 6.2 * r, 1.6 * r, 0.9 * r, c.room.clothes)
-        _head(c, x + 1.8 * r, foot - 6.6 * r, 0.7 * r)
+        _head(c, x + 1.4 * r + baby_r, foot - 6.8 * r, baby_r, mood)
         c.line([(x - 1.1 * r, foot - 7.8 * r), (x + 1.2 * r, foot - 5.5 * r)], adult, 0.6 * r)
     else:
         c.line([(x - 1.2 * r, foot - 8 * r), (x - 1.5 * r, foot - 4.5 * r)], adult, 0.6 * r)
         c.line([(x + 1.2 * r, foot - 8 * r), (x + 1.5 * r, foot - 4.5 * r)], adult, 0.6 * r)
 
 
-def render_scene(scene: str, size: int, room: Room, rng: random.Random, night: bool = False
-                 ) -> Image.Image:
-    """One RGB frame of `size` pixels showing `scene` in `room`."""
+def render_scene(scene: str, size: int, room: Room, rng: random.Random, night: bool = False,
+                 mood: str | None = None) -> Image.Image:
+    """One RGB frame of `size` pixels showing `scene` in `room`, the baby with `mood`
+    (one of MOODS_IN[scene]; None or "": the scene's first)."""
     if scene not in SCENES:
         raise ValueError(f"the generator draws {', '.join(SCENES)}, not {scene!r}")
+    allowed = MOODS_IN[scene]
+    if not mood:
+        mood = allowed[0] if allowed else ""
+    elif mood not in allowed:
+        raise ValueError(f"a {scene} scene shows {', '.join(allowed) or 'no mood'}, not {mood!r}")
     c = _Canvas(size * 2, room, rng)  # drawn at twice the size, then downsampled
     _floor(c)
     side = rng.random() < 0.5  # True: the scene's main furniture on the left
@@ -257,24 +315,31 @@ def render_scene(scene: str, size: int, room: Room, rng: random.Random, night: b
         _window(c, main_x if scene == "standing" else other_x, night)
     elif rng.random() < 0.4:
         _door(c, other_x)
-    r = rng.uniform(0.036, 0.046)  # the baby's head radius
+    r = rng.uniform(0.07, 0.085)  # the baby's head radius: the face must show the mood
     blanket = _colour(rng)
     if scene == "crawling":
         foot, base = _stairs(c, left=side)
-        _baby(c, "crawling", foot + (1 if side else -1) * rng.uniform(0.08, 0.12), base + 0.03, r)
-    elif scene in ("sleeping", "climbing", "empty"):
-        left, right, top = _cot(c, main_x, blanket)
-        if scene == "sleeping":
-            _baby(c, "sleeping", (left + right) / 2 + 0.04, top + 0.11, r)
+        _baby(c, "crawling", foot + (1 if side else -1) * rng.uniform(0.1, 0.14), base + 0.03, r, mood)
+    elif scene in ("sleeping", "awake", "climbing", "empty"):
+        shift = rng.uniform(-0.05, 0.05)
+
+        def sitting_up(left: float, right: float, top: float) -> None:
+            _baby(c, "awake", (left + right) / 2 + shift, top + 2.6 * r, r, mood)
+
+        left, right, top = _cot(c, main_x, blanket, sitting_up if scene == "awake" else None)
+        if scene == "awake":  # the face in front of the rail, so the mood shows
+            _head(c, (left + right) / 2 + shift, top - 0.6 * r, r, mood)
+        elif scene == "sleeping":
+            _baby(c, "sleeping", (left + right) / 2 + 0.9 * r, top + 0.11, 0.85 * r, mood)
         elif scene == "climbing":
-            _baby(c, "climbing", rng.uniform(left + 0.08, right - 0.08), top, r)
+            _baby(c, "climbing", rng.uniform(left + 0.08, right - 0.08), top, r, mood)
     elif scene == "standing":
-        _baby(c, "standing", main_x + rng.uniform(-0.04, 0.04), c.horizon + rng.uniform(0.05, 0.1), r)
+        _baby(c, "standing", main_x + rng.uniform(-0.04, 0.04), c.horizon + rng.uniform(0.05, 0.1), r, mood)
     elif scene == "sitting":
         _toys(c, rng.randint(2, 4))
-        _baby(c, "sitting", main_x, c.horizon + rng.uniform(0.15, 0.25), r)
+        _baby(c, "sitting", main_x, c.horizon + rng.uniform(0.15, 0.25), r, mood)
     if scene == "held" or rng.random() < 0.15:
-        _parent(c, main_x if scene == "held" else other_x, holding=scene == "held")
+        _parent(c, main_x if scene == "held" else other_x, scene == "held", r, mood)
     if scene != "sitting" and rng.random() < 0.4:
         _toys(c, rng.randint(1, 2))
     return _camera(c.image.resize((size, size), Image.Resampling.LANCZOS), rng, night)
@@ -297,12 +362,22 @@ def _camera(image: Image.Image, rng: random.Random, night: bool) -> Image.Image:
     return out.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 0.8))) if rng.random() < 0.4 else out
 
 
+def pick_mood(scene: str, rng: random.Random) -> str:
+    """A mood the scene can show; its first (usual) mood twice as often as each other."""
+    moods = MOODS_IN[scene]
+    if not moods:
+        return ""
+    return rng.choices(moods, weights=[2] + [1] * (len(moods) - 1))[0]
+
+
 def synthesize(
     out_dir: Path, *, images: int = 700, sessions: int = 35, size: int = 176, seed: int = 0,
     scenes: Sequence[str] = SCENES, on_image: Callable[[], None] | None = None,
 ) -> Path:
-    """Write out_dir/<session>/<n>.jpg and out_dir/captions.csv
-    (`image,caption,session,scene,captured_at`, one row per caption); returns the CSV."""
+    """Write out_dir/<session>/<n>.jpg, out_dir/captions.csv
+    (`image,caption,session,scene,captured_at,mood`, one row per caption) and
+    out_dir/moods.csv (`path,label,captured_at,session`, the mood trainer's manifest, one
+    row per image that shows a baby); returns the captions CSV."""
     rng = random.Random(seed)
     out_dir = Path(out_dir)
     first_day = datetime(2026, 1, 5)
@@ -315,34 +390,56 @@ def synthesize(
         relative = Path(room.name) / f"{n:05d}.jpg"
         (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
         night = not 7 <= when.hour < 19
-        render_scene(scene, size, room, rng, night).save(out_dir / relative, quality=rng.randint(70, 95))
-        records.append(SceneImage(relative.as_posix(), scene, room.name, when, captions_for(scene, rng)))
+        mood = pick_mood(scene, rng)
+        render_scene(scene, size, room, rng, night, mood).save(out_dir / relative,
+                                                               quality=rng.randint(70, 95))
+        records.append(SceneImage(relative.as_posix(), scene, room.name, when,
+                                  captions_for(scene, rng), mood))
         if on_image:
             on_image()
+    write_moods_csv(out_dir / "moods.csv", records)
     return write_captions_csv(out_dir / "captions.csv", records)
+
+
+def moods_csv(captions_csv: Path) -> Path:
+    """The mood manifest `synthesize` wrote beside `captions_csv`."""
+    return Path(captions_csv).with_name("moods.csv")
 
 
 def write_captions_csv(path: Path, records: Sequence[SceneImage]) -> Path:
     with Path(path).open("w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(["image", "caption", "session", "scene", "captured_at"])
+        writer.writerow(["image", "caption", "session", "scene", "captured_at", "mood"])
         for record in records:
             for caption in record.captions:
                 writer.writerow([record.image, caption, record.session, record.scene,
-                                 record.captured_at.isoformat(timespec="seconds")])
+                                 record.captured_at.isoformat(timespec="seconds"), record.mood])
     return Path(path)
 
 
-def render_clip(out_dir: Path, scenes: Sequence[str], *, size: int = 176, seed: int = 0,
-                start: datetime | None = None) -> list[Path]:
-    """A demo clip: one frame per scene in order, in one room, as out_dir/frame_NNNN.jpg."""
+def write_moods_csv(path: Path, records: Sequence[SceneImage]) -> Path:
+    with Path(path).open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["path", "label", "captured_at", "session"])
+        for record in records:
+            if record.mood:
+                writer.writerow([record.image, record.mood,
+                                 record.captured_at.isoformat(timespec="seconds"), record.session])
+    return Path(path)
+
+
+def render_clip(out_dir: Path, scenes: Sequence[str | tuple[str, str]], *, size: int = 176,
+                seed: int = 0, start: datetime | None = None) -> list[Path]:
+    """A clip: one frame per scene (or (scene, mood)) in order, in one room, as
+    out_dir/frame_NNNN.jpg."""
     rng = random.Random(seed)
     room = make_room("clip", start or datetime(2026, 1, 5, 21), rng)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     frames = []
-    for n, scene in enumerate(scenes):
+    for n, shot in enumerate(scenes):
+        scene, mood = (shot, None) if isinstance(shot, str) else shot
         night = not 7 <= (room.start + timedelta(minutes=n)).hour < 19
         frames.append(out_dir / f"frame_{n:04d}.jpg")
-        render_scene(scene, size, room, rng, night).save(frames[-1], quality=90)
+        render_scene(scene, size, room, rng, night, mood).save(frames[-1], quality=90)
     return frames
