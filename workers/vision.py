@@ -7,7 +7,10 @@ keeps prefetch at 1 and acknowledgement late; celery-batches would need a prefet
 its batch size, which breaks both.
 
 For each frame: `mood.observed`, `caption.observed` and a `hazard.detected` per safety
-rule the caption triggers, or `frame.failed` when the frame cannot be read. Event ids
+rule the caption triggers, or `frame.failed` when the frame cannot be read. Moods and
+captions carry their model's novelty and whether that model found the frame familiar
+(models/vision.py); a frame unfamiliar to the captioner raises no hazard, whatever its
+caption says. Event ids
 derive from the frame and the model version, so a redelivered task publishes the same
 ids and consumers drop the repeats.
 """
@@ -22,12 +25,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from models.caption.demo import demo_path as caption_demo_path
 from models.caption.rules import DEFAULT_RULES, RuleSet, load_rules
-from models.caption.serve import Caption, Captioner
-from models.mood.demo import demo_path
-from models.mood.serve import MoodFailure, MoodPredictor
-from models.vision import FrameAnalysis, SceneAnalyser
+from models.caption.serve import Caption
+from models.mood.serve import MoodFailure
+from models.vision import FrameAnalysis, SceneAnalyser, hazards, load_analyser
 from services.bus.events import (
     CaptionObserved,
     Event,
@@ -57,14 +58,6 @@ def frame_file(frames_dir: Path, relative: str) -> Path | None:
     return path if path.is_relative_to(frames_dir) else None
 
 
-def device_for(setting: str) -> str:
-    if setting != "auto":
-        return setting
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 @dataclass
 class VisionModels:
     analyser: SceneAnalyser
@@ -73,22 +66,9 @@ class VisionModels:
 
 def load_vision(settings: Settings) -> VisionModels:
     models = settings.models
-    device = device_for(models.device)
-    mood = MoodPredictor(
-        models.mood_checkpoint or demo_path(settings.models_dir), device,
-        weights_dir=settings.models_dir, max_batch=models.vision_batch,
-    )
-    checkpoint = models.caption_checkpoint or caption_demo_path(settings.models_dir)
-    captioner = None
-    if checkpoint.is_file() or models.caption_checkpoint:
-        captioner = Captioner(
-            checkpoint, device, weights_dir=settings.models_dir, beam_size=models.caption_beam,
-            max_batch=models.vision_batch,
-        )
-    else:
-        log.warning("no caption model at %s: frames get moods only ('cradle caption demo')", checkpoint)
-    analyser = SceneAnalyser(mood, captioner)
-    log.info("vision models loaded; one shared backbone pass: %s", analyser.shared)
+    analyser = load_analyser(settings.models_dir, models.mood_checkpoint, models.caption_checkpoint,
+                             device=models.device, beam_size=models.caption_beam,
+                             max_batch=models.vision_batch)
     return VisionModels(analyser, load_rules(models.safety_rules or DEFAULT_RULES))
 
 
@@ -119,7 +99,8 @@ def frame_events(
     events: list[Event] = [
         MoodObserved(
             id=stable_id("mood", frame.frame_id, mood.model_version), mood=mood.mood,
-            probabilities=mood.probabilities, model_version=mood.model_version, **where,
+            probabilities=mood.probabilities, model_version=mood.model_version,
+            novelty=_bounded(mood.novelty), familiar=mood.familiar, **where,
         )
     ]
     caption = analysis.caption
@@ -128,11 +109,11 @@ def frame_events(
             CaptionObserved(
                 id=stable_id("caption", frame.frame_id, caption.model_version), text=caption.text,
                 score=min(1.0, max(0.0, caption.confidence)), model_version=caption.model_version,
-                **where,
+                novelty=_bounded(caption.novelty), familiar=caption.familiar, **where,
             )
         )
         when = settings.alerts.local(frame.captured_at)
-        for hazard in rules.match(caption.text, caption.confidence, when):
+        for hazard in hazards(analysis, rules, when):  # none from a view the models were not taught
             events.append(
                 HazardDetected(
                     id=stable_id("hazard", frame.frame_id, hazard.rule, caption.model_version),
@@ -141,6 +122,11 @@ def frame_events(
                 )
             )
     return events
+
+
+def _bounded(novelty: float | None) -> float | None:
+    """A cosine distance, kept inside [0, 2] against rounding."""
+    return None if novelty is None else min(2.0, max(0.0, novelty))
 
 
 def analyse(task: VisionTask, frames: list[FrameCaptured]) -> list[Event]:

@@ -56,6 +56,24 @@ class FrameCaptured(Event):
     captured_at: datetime
 
 
+def _novelty() -> Any:
+    return Field(
+        default=None, ge=0, le=2,
+        description="How far the frame is from what this model was trained on (cosine "
+        "distance to its k-th nearest training frame); None: the model carries no "
+        "familiarity statistics.",
+    )
+
+
+def _familiar() -> Any:
+    return Field(
+        default=True,
+        description="This event's model found the frame like what it was trained on. A mood "
+        "from an unfamiliar frame is not counted; a caption from one is not told and raises "
+        "no hazard. (Events written before familiarity existed read as familiar.)",
+    )
+
+
 class MoodObserved(Event):
     type: Literal["mood.observed"] = "mood.observed"
     frame_id: str
@@ -64,6 +82,8 @@ class MoodObserved(Event):
     mood: str
     probabilities: dict[str, float]
     model_version: str
+    novelty: float | None = _novelty()
+    familiar: bool = _familiar()
 
 
 class CaptionObserved(Event):
@@ -76,6 +96,8 @@ class CaptionObserved(Event):
         ge=0, le=1, description="Confidence: geometric-mean word probability of the caption."
     )
     model_version: str
+    novelty: float | None = _novelty()
+    familiar: bool = _familiar()
 
 
 class HazardDetected(Event):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,9 +16,10 @@ from celery import Celery
 from celery.exceptions import TimeoutError as CeleryTimeout
 from PIL import Image
 
-from models.scenes import make_room, render_scene
 from models.mood.config import MoodConfig
 from models.mood.model import build_model, save_model
+from models.probes import real_photos
+from models.scenes import make_room, render_scene
 from services.bus.events import FrameCaptured, parse_event
 from services.settings import Settings
 from tests.conftest import ROOT
@@ -104,7 +106,8 @@ def test_a_crawling_baby_near_the_stairs_is_captioned_and_raises_a_hazard(
     start_worker: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
     """The demo mood and caption models share one backbone pass; a stairs scene becomes
-    caption.observed and hazard.detected."""
+    caption.observed and hazard.detected. Real photographs in the same batch are
+    unfamiliar to both models and raise nothing, though the captioner still says "stairs"."""
     if not (MODELS / "mood" / "demo.pt").is_file() or not (MODELS / "caption" / "demo.pt").is_file():
         pytest.skip("the demo models are missing: run `make setup`")
     frames_dir = tmp_path / "data" / "frames"
@@ -114,15 +117,26 @@ def test_a_crawling_baby_near_the_stairs_is_captioned_and_raises_a_hazard(
     for seed in range(4):
         render_scene("crawling", 176, room, random.Random(seed)).save(frames_dir / "cot" / f"s{seed}.jpg")
         batch.append(frame(f"s{seed}", f"cot/s{seed}.jpg"))
+    photos = real_photos()[:6]
+    for n, photo in enumerate(photos):
+        shutil.copyfile(photo, frames_dir / "cot" / f"real{n}{photo.suffix}")
+        batch.append(frame(f"real{n}", f"cot/real{n}{photo.suffix}"))
     start_worker("vision", CRADLE_MODELS__DIR=str(MODELS))
     returned = sender.send_task("workers.vision.analyse_frames", args=[batch]).get(timeout=240)
 
+    published = [parse_event(fields).model_dump(mode="json") for fields in events_on(client, settings)]
+    assert published == returned
     captions = [e for e in returned if e["type"] == "caption.observed"]
     hazards = [e for e in returned if e["type"] == "hazard.detected"]
-    assert [c["frame_id"] for c in captions] == ["s0", "s1", "s2", "s3"]
+    moods = {e["frame_id"]: e for e in returned if e["type"] == "mood.observed"}
+    assert [c["frame_id"] for c in captions] == [f"s{n}" for n in range(4)] + [f"real{n}" for n in range(6)]
     assert all(0 < c["score"] <= 1 for c in captions)
     stairs = {h["frame_id"] for h in hazards if h["kind"] == "near_stairs"}
     assert len(stairs) >= 3, captions
+    assert {h["frame_id"] for h in hazards} <= {f"s{n}" for n in range(4)}  # never from a real photo
+    for event in [*captions, *moods.values()]:
+        real = event["frame_id"].startswith("real")
+        assert event["familiar"] is not real and 0 <= event["novelty"] <= 2, event
     for hazard in (h for h in hazards if h["kind"] == "near_stairs"):
         assert hazard["severity"] == "urgent" and "stair" in hazard["caption"]
     log = "".join(p.read_text(errors="replace") for p in tmp_path.glob("worker-vision-*.log"))
