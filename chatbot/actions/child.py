@@ -61,6 +61,10 @@ _WRONG_CUES = re.compile(r"\b(?:not|never|wasn't|isn't|wasnt|isnt|said|thought|t
 CORRECTION_WINDOW = timedelta(minutes=30)  # a correction is about what Cradle saw lately
 CORRECTION_FRAMES = 20  # frames kept per correction, spread over the run
 BUCKET = timedelta(minutes=15)  # the day summary's moods are told by the quarter hour
+# What Cradle says when the camera's recent frames are unlike anything its models were taught.
+LOOK_BACK_FRAMES = 200  # the newest frames searched for the last familiar one
+NEW_VIEW = ("I can't tell yet: the camera's view is new to me. "
+            "Teach me what it shows on the app's Teach screen.")
 
 
 class Trouble(Exception):
@@ -154,6 +158,8 @@ class ActionMoodNow(ChildAction):
 
     def tell(self, b: Backend, who: Subject, tracker: Tracker) -> str:
         timeline, now, tz = b.timeline, b.now(), b.timezone
+        if timeline.view_is_new(who.child.id):
+            return NEW_VIEW
         current = timeline.mood_now(who.child.id)
         if current is not None:
             mood = MOOD_NOW.get(current.mood, current.mood)
@@ -163,8 +169,9 @@ class ActionMoodNow(ChildAction):
             how_long = _since_words(current.since, now, window_start)
             return f"{who.who_is} {mood}, and {who.has} been {how_long}."
         within = span(timeline.config.mood_now_within)
-        latest = timeline.latest(who.child.id, "mood.observed")
-        if not latest or not isinstance(latest[0], MoodObserved):
+        latest = [e for e in timeline.latest(who.child.id, "mood.observed", count=LOOK_BACK_FRAMES)
+                  if isinstance(e, MoodObserved) and e.familiar]
+        if not latest:
             return f"I haven't seen {who.her} on the camera yet, so I can't tell."
         last = latest[0]
         when = day_and_time(last.occurred_at, now, tz)
@@ -269,6 +276,8 @@ class ActionSleep(ChildAction):
                                  f"{span(now - last.start)}.")
             else:
                 sentences.append(f"{who.who_has} just dropped off, {ago(current.since, now)}.")
+        elif current is None and timeline.view_is_new(child):
+            sentences.append(NEW_VIEW)
         elif current is None:
             sentences.append(f"I can't see {who.her} on the camera right now.")
             if last is not None and last.ongoing:

@@ -8,11 +8,15 @@ from services.alerts.engine import AlertEngine
 from services.alerts.escalation import Escalator
 from services.bus.runner import SideJob, run_consumer
 from services.bus.streams import Handler
+from services.camera.demo import CAMERA_NAME, ROOM
 from services.settings import Settings
 
 
 def make(settings: Settings, client: redis.Redis) -> tuple[Handler, list[SideJob]]:
-    engine = AlertEngine(client, settings.alerts, settings.bus)
+    rooms = {camera.name: camera.room for camera in settings.camera.cameras}
+    if not rooms and settings.camera.demo:
+        rooms[CAMERA_NAME] = ROOM
+    engine = AlertEngine(client, settings.alerts, settings.bus, rooms=rooms)
     escalator = Escalator(client, settings.alerts, settings.bus)
     return engine, [escalator.run]
 

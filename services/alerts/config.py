@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 Severity = Literal["info", "warning", "urgent"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "urgent": 2}
-KINDS = ("upset", "woke", "hazard", "no_baby_at_night", "camera_offline")
+KINDS = ("upset", "woke", "hazard", "no_baby_at_night", "camera_offline", "unfamiliar_view")
 
 
 class AlertRules(BaseModel):
@@ -53,9 +53,14 @@ class AlertRules(BaseModel):
     camera_offline_after_s: int = Field(
         default=120, ge=10, le=24 * 3600, description="A camera silent this long is an alert."
     )
+    unfamiliar_minutes: float = Field(
+        default=10.0, ge=1, le=24 * 60,
+        description="A camera whose frames stay unfamiliar to the models this long gets one "
+        "notice a day: Cradle doesn't recognise its view yet and should be taught it.",
+    )
     severities: dict[str, Severity] = Field(
         default={"upset": "warning", "woke": "info", "no_baby_at_night": "urgent",
-                 "camera_offline": "warning"},
+                 "camera_offline": "warning", "unfamiliar_view": "info"},
         description="Severity per kind; a hazard takes the severity of its caption rule.",
     )
     cooldown_s: int = Field(

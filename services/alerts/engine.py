@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import redis
@@ -25,12 +25,20 @@ from services.alerts.config import AlertRules
 from services.alerts.escalation import escalation_path, first_recipients, queue_publish, raised_event
 from services.alerts.rules import Memory, Verdict, judge
 from services.alerts.state import ESCALATIONS, HELD, PREFIX, AlertRecord, AlertStore, Mutes
-from services.bus.events import AlertAcknowledged, CameraOffline, Event, HazardDetected, MoodObserved, utcnow
+from services.bus.events import (
+    AlertAcknowledged,
+    CameraOffline,
+    CaptionObserved,
+    Event,
+    HazardDetected,
+    MoodObserved,
+    utcnow,
+)
 from services.bus.streams import Delivery
 from services.settings.sections import BusSettings
 
 log = logging.getLogger(__name__)
-WATCHED = (MoodObserved, HazardDetected, CameraOffline)
+WATCHED = (MoodObserved, CaptionObserved, HazardDetected, CameraOffline)
 MEMORY_TTL_S = 2 * 24 * 3600  # a child unseen for two days starts afresh
 
 
@@ -47,9 +55,10 @@ class AlertEngine:
     """`Subscriber(client, bus, "alerts", name, AlertEngine(client, rules, bus))`."""
 
     def __init__(self, client: redis.Redis, rules: AlertRules, bus: BusSettings,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, rooms: Mapping[str, str] | None = None) -> None:
         self.client = client
         self.rules = rules
+        self.rooms = dict(rooms or {})  # camera -> the room it watches, for the words of a notice
         self.bus = bus
         self.clock = clock
         self.store = AlertStore(client, rules.retention_days)
@@ -73,7 +82,8 @@ class AlertEngine:
         fresh = age <= timedelta(seconds=self.rules.max_event_age_s)
         if not fresh:
             log.info("event %s is %s old: remembered, no alert", event.id, age)
-        verdicts = judge(memory, event, self.rules, self.mutes.active(event.child, event.occurred_at), fresh)
+        verdicts = judge(memory, event, self.rules, self.mutes.active(event.child, event.occurred_at), fresh,
+                         self.rooms)
         delivery.effects.set(memory_key(event.child), json.dumps(memory.to_dict()), ex=MEMORY_TTL_S)
         for verdict in verdicts:
             self._record(delivery, verdict)

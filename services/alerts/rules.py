@@ -9,16 +9,30 @@ verdict at all.
 
 Smoothing: moods go through `RunTracker` (one odd frame never ends or starts a mood); a
 hazard needs `hazard_frames` sightings of its kind within `hazard_window_s`.
+
+Familiarity: the mood of a frame the mood model found unfamiliar is never counted (it
+starts, ends and prolongs nothing). Each camera's moods and captions also make runs of
+"familiar" and "unfamiliar", one per model; a run of unfamiliar frames lasting
+`unfamiliar_minutes` for either model gets the family one `unfamiliar_view` notice per
+camera and local day, asking them to teach Cradle.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from services.alerts.config import SEVERITY_RANK, AlertRules, Severity
-from services.bus.events import CameraOffline, Event, FrameCaptured, HazardDetected, MoodObserved
+from services.bus.events import (
+    CameraOffline,
+    CaptionObserved,
+    Event,
+    FrameCaptured,
+    HazardDetected,
+    MoodObserved,
+)
 from services.timeline.runs import Observation, Run, RunSettings, RunTracker
 
 Disposition = Literal["raised", "held", "muted"]
@@ -69,6 +83,8 @@ class Memory:
     hazards: dict[str, list[float]] = field(default_factory=dict)  # kind -> when seen, recent
     offline: list[str] = field(default_factory=list)  # cameras already reported offline
     last_alert: dict[str, float] = field(default_factory=dict)  # cooldown key -> when
+    views: dict[str, RunTracker] = field(default_factory=dict)  # "camera model" -> familiar/unfamiliar runs
+    told_unfamiliar: dict[str, str] = field(default_factory=dict)  # camera -> local day last told
 
     @classmethod
     def fresh(cls, rules: AlertRules) -> Memory:
@@ -76,12 +92,18 @@ class Memory:
 
     def to_dict(self) -> dict[str, Any]:
         return {"moods": self.moods.to_dict(), "hazards": self.hazards,
-                "offline": self.offline, "last_alert": self.last_alert}
+                "offline": self.offline, "last_alert": self.last_alert,
+                "views": {camera: runs.to_dict() for camera, runs in self.views.items()},
+                "told_unfamiliar": self.told_unfamiliar}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], rules: AlertRules) -> Memory:
-        tracker = RunTracker.from_dict(raw.get("moods", {}), run_settings(rules))
-        return cls(tracker, raw.get("hazards", {}), raw.get("offline", []), raw.get("last_alert", {}))
+        settings = run_settings(rules)
+        tracker = RunTracker.from_dict(raw.get("moods", {}), settings)
+        views = {camera: RunTracker.from_dict(runs, settings)
+                 for camera, runs in raw.get("views", {}).items()}
+        return cls(tracker, raw.get("hazards", {}), raw.get("offline", []), raw.get("last_alert", {}),
+                   views, raw.get("told_unfamiliar", {}))
 
 
 def run_settings(rules: AlertRules) -> RunSettings:
@@ -89,13 +111,14 @@ def run_settings(rules: AlertRules) -> RunSettings:
 
 
 def judge(memory: Memory, event: Event, rules: AlertRules, mutes: tuple[Mute, ...] = (),
-          fresh: bool = True) -> list[Verdict]:
+          fresh: bool = True, rooms: Mapping[str, str] | None = None) -> list[Verdict]:
     """The alerts `event` calls for; `fresh=False` (an old event from a backlog) only
-    updates `memory`."""
-    reported_offline = list(memory.offline)
-    findings = _findings(memory, event, rules)
+    updates `memory`. `rooms` names each camera's room, for the words of a notice."""
+    reported_offline, told = list(memory.offline), dict(memory.told_unfamiliar)
+    findings = _findings(memory, event, rules, rooms or {})
     if not fresh:
         memory.offline = reported_offline  # an outage seen late is still news when it next reports
+        memory.told_unfamiliar = told  # and so is a view that stays new
         return []
     verdicts = []
     for finding in findings:
@@ -105,9 +128,11 @@ def judge(memory: Memory, event: Event, rules: AlertRules, mutes: tuple[Mute, ..
     return verdicts
 
 
-def _findings(memory: Memory, event: Event, rules: AlertRules) -> list[Finding]:
+def _findings(memory: Memory, event: Event, rules: AlertRules, rooms: Mapping[str, str]) -> list[Finding]:
     if isinstance(event, MoodObserved):
-        return _on_mood(memory, event, rules)
+        return _on_view(memory, event, rules, rooms) + _on_mood(memory, event, rules)
+    if isinstance(event, CaptionObserved):
+        return _on_view(memory, event, rules, rooms)
     if isinstance(event, HazardDetected):
         return _on_hazard(memory, event, rules)
     if isinstance(event, CameraOffline):
@@ -117,9 +142,31 @@ def _findings(memory: Memory, event: Event, rules: AlertRules) -> list[Finding]:
     return []
 
 
+def _on_view(memory: Memory, event: MoodObserved | CaptionObserved, rules: AlertRules,
+             rooms: Mapping[str, str]) -> list[Finding]:
+    """The notice for a camera whose view has stayed unfamiliar to a model, once a local day."""
+    runs = memory.views.setdefault(f"{event.camera} {event.type}", RunTracker(run_settings(rules)))
+    seen = "familiar" if event.familiar else "unfamiliar"
+    runs.push(Observation(event.occurred_at.timestamp(), seen, event.frame_id))
+    run, day = runs.current, rules.local(event.occurred_at).date().isoformat()
+    if run is None or run.mood != "unfamiliar" or run.duration_s < rules.unfamiliar_minutes * 60:
+        return []
+    if memory.told_unfamiliar.get(event.camera) == day:
+        return []
+    memory.told_unfamiliar[event.camera] = day
+    room = rooms.get(event.camera)
+    camera = f"the {room} camera" if room else f"the camera “{event.camera}”"
+    reason = f"Cradle doesn't recognise what {camera} sees yet: teach it in the app."
+    return [Finding("unfamiliar_view", f"unfamiliar_view:{event.camera}", event.child,
+                    rules.severity("unfamiliar_view", "info"), reason, event.occurred_at,
+                    event.frame_id, event.camera)]
+
+
 def _on_mood(memory: Memory, event: MoodObserved, rules: AlertRules) -> list[Finding]:
     if event.camera in memory.offline:
         memory.offline.remove(event.camera)
+    if not event.familiar:
+        return []  # a mood read from a view the models were not taught counts for nothing
     at = event.occurred_at
     closed = memory.moods.push(Observation(at.timestamp(), event.mood, event.frame_id))
     run = memory.moods.current

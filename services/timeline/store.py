@@ -168,6 +168,12 @@ class Timeline:
         run = split_runs(moods, self.config.views.runs)[-1]
         return views.MoodNow(run.mood, _when(run.start), _when(moods[-1].at), run.frames)
 
+    def view_is_new(self, child: str) -> bool:
+        """Whether the camera's recent frames of `child` (the last `mood_now_within`) were
+        mostly unfamiliar to the models, so that how the child is cannot be told."""
+        now = self.clock()
+        return views.view_is_new(self._moods(child, now - self.config.mood_now_within, None))
+
     def hazards(self, child: str, since: datetime, until: datetime | None = None) -> list[HazardDetected]:
         return views.hazards(self.events(child, since, until, types=["hazard.detected"]))
 

@@ -2,7 +2,8 @@
 
 Nothing here reads Redis; `Timeline` (store.py) fetches the events and calls these. Sleep
 and feeds come from runs of one mood (runs.py), so one odd frame neither ends a sleep
-nor starts a feed.
+nor starts a feed. Moods and captions of frames the models found unfamiliar are left
+out of every view: a model that was not taught a view says nothing about it.
 """
 
 from __future__ import annotations
@@ -92,10 +93,18 @@ def _time(seconds: float) -> datetime:
 
 
 def observations(events: Iterable[Event]) -> list[Observation]:
+    """The moods of familiar frames."""
     return [
         Observation(e.occurred_at.timestamp(), e.mood, e.frame_id)
-        for e in events if isinstance(e, MoodObserved)
+        for e in events if isinstance(e, MoodObserved) and e.familiar
     ]
+
+
+def view_is_new(events: Iterable[Event]) -> bool:
+    """Whether most of these frames (the recent ones) were unfamiliar to the models: then
+    nobody can tell how the child is from them."""
+    seen = [e.familiar for e in events if isinstance(e, MoodObserved)]
+    return bool(seen) and seen.count(False) * 2 >= len(seen)
 
 
 def mood_over_time(events: Iterable[Event], since: datetime, until: datetime,
@@ -109,7 +118,7 @@ def mood_over_time(events: Iterable[Event], since: datetime, until: datetime,
         counts.append(Counter())
         start += bucket
     for seen in events:
-        if isinstance(seen, MoodObserved) and since <= seen.occurred_at < until:
+        if isinstance(seen, MoodObserved) and seen.familiar and since <= seen.occurred_at < until:
             counts[int((seen.occurred_at - since) / bucket)][seen.mood] += 1
     return [
         MoodBucket(since + i * bucket, min(since + (i + 1) * bucket, until), dict(c))
@@ -166,9 +175,11 @@ def alert_stories(events: Iterable[Event]) -> list[AlertStory]:
 
 
 def what_happened(events: Iterable[Event]) -> list[Moment]:
-    """The captions in words, a caption repeated on the next frames told once."""
+    """The captions of familiar frames in words, a caption repeated on the next frames told once."""
     moments: list[Moment] = []
     for e in events:
-        if isinstance(e, CaptionObserved) and (not moments or moments[-1].text != e.text):
+        if not isinstance(e, CaptionObserved) or not e.familiar:
+            continue
+        if not moments or moments[-1].text != e.text:
             moments.append(Moment(e.occurred_at, e.text))
     return moments

@@ -1,6 +1,7 @@
 """The timeline: `GET /api/timeline` (a child's events in a time range),
-`GET /api/timeline/children` and `GET /api/timeline/{view}` (mood over time, sleep,
-wake-ups, feeds, hazards, alerts, what happened)."""
+`GET /api/timeline/children`, `GET /api/timeline/now` (the mood now, or that the
+camera's view is new to the models) and `GET /api/timeline/{view}` (mood over time,
+sleep, wake-ups, feeds, hazards, alerts, what happened)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,19 @@ async def events(
 @router.get("/children", summary="The children the timeline knows")
 def children(_user: CurrentUser, state: State) -> dict[str, list[str]]:
     return {"children": _timeline(state).children()}
+
+
+def _now(timeline: Timeline, child: str) -> dict[str, Any]:
+    if timeline.view_is_new(child):
+        return {"view_new": True, "mood": None}
+    current = timeline.mood_now(child)
+    return {"view_new": False, "mood": asdict(current) if current else None}
+
+
+@router.get("/now", summary="How the child is now, or that the camera's view is new to Cradle")
+async def now(child: Child, _user: CurrentUser, state: State) -> dict[str, Any]:
+    found = await run_in_threadpool(_now, _timeline(state), child)
+    return {"child": child, **jsonable_encoder(found)}
 
 
 def _view(timeline: Timeline, view: View, child: str, since: datetime, until: datetime) -> list[Any]:

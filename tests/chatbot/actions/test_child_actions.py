@@ -44,7 +44,7 @@ def spoken(reply: str) -> str:
 
 
 def seen(b: Backend, letters: str, start: datetime, every: timedelta = MIN, child: str = "Mia",
-         frames: bool = False) -> list[MoodObserved]:
+         frames: bool = False, familiar: bool = True) -> list[MoodObserved]:
     """One frame per letter (s sleep, h happy, u upset, f feed) from `start`, `every` apart,
     on the timeline; with `frames`, the JPEGs too, stored as camera ingest stores them."""
     store = FrameStore(b.settings.frames_dir)
@@ -58,7 +58,8 @@ def seen(b: Backend, letters: str, start: datetime, every: timedelta = MIN, chil
             b.timeline.add(FrameCaptured(occurred_at=at, frame_id=frame_id, camera="cot", child=child,
                                          path=path, captured_at=at))
         event = MoodObserved(occurred_at=at, frame_id=frame_id, camera="cot", child=child,
-                             mood=NAMES[letter], probabilities={NAMES[letter]: 0.9}, model_version="t")
+                             mood=NAMES[letter], probabilities={NAMES[letter]: 0.9}, model_version="t",
+                             familiar=familiar)
         b.timeline.add(event)
         written.append(event)
     return written
@@ -112,6 +113,23 @@ def test_mood_now_of_a_run_older_than_the_window_says_more_than(backend: Backend
     seen(backend, "s" * 100, NOW - 100 * MIN + MIN)
     reply = say(ActionMoodNow(), make_tracker("is she still asleep", "ask_mood_now"))
     assert spoken(reply) == "She's asleep, and has been for more than an hour."
+
+
+def test_a_view_new_to_the_models_is_said_rather_than_guessed(backend: Backend) -> None:
+    """Frames the models were not taught: no mood is guessed, not even an older one."""
+    seen(backend, "h" * 5, NOW - 60 * MIN)  # an hour ago, a familiar view
+    seen(backend, "u" * 20, NOW - 10 * MIN, every=timedelta(seconds=30), familiar=False)
+    reply = say(ActionMoodNow(), make_tracker("how is she", "ask_mood_now"))
+    assert spoken(reply).startswith("I can't tell yet: the camera's view is new to me.")
+    asleep = say(ActionSleep(), make_tracker("is she still asleep", "ask_sleep"))
+    assert "the camera's view is new to me" in spoken(asleep) and "asleep since" not in asleep
+
+
+def test_odd_unfamiliar_frames_do_not_hide_the_mood(backend: Backend) -> None:
+    seen(backend, "h" * 20, NOW - 10 * MIN, every=timedelta(seconds=30))
+    seen(backend, "uuu", NOW - 2 * MIN, every=timedelta(seconds=20), familiar=False)
+    reply = say(ActionMoodNow(), make_tracker("how is she", "ask_mood_now"))
+    assert spoken(reply) == "She's happy, and has been for 10 minutes."
 
 
 def test_a_named_child_in_a_family_of_two(make_backend: object) -> None:

@@ -12,20 +12,23 @@ NIGHT = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 DAY = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
-def mood(mood: str, at: datetime, child: str = "Mia", frame: str | None = None) -> MoodObserved:
+def mood(mood: str, at: datetime, child: str = "Mia", frame: str | None = None, *,
+         familiar: bool = True, camera: str = "cot") -> MoodObserved:
     return MoodObserved(
-        occurred_at=at, frame_id=frame or f"f{at.timestamp():.0f}", camera="cot", child=child,
+        occurred_at=at, frame_id=frame or f"f{at.timestamp():.0f}", camera=camera, child=child,
         mood=mood, probabilities={mood: 0.9}, model_version="t",
+        novelty=0.1 if familiar else 0.5, familiar=familiar,
     )
 
 
 def moods(sequence: str | list[str], start: datetime, every_s: float = 10.0,
-          child: str = "Mia") -> list[MoodObserved]:
+          child: str = "Mia", *, familiar: bool = True, camera: str = "cot") -> list[MoodObserved]:
     """One frame per mood, `every_s` apart; a letter stands for a mood (s sleep, h happy,
     u upset, f feed)."""
     names = {"s": "sleep", "h": "happy", "u": "upset", "f": "feed"}
     labels = [names.get(m, m) for m in sequence]
-    return [mood(m, start + timedelta(seconds=i * every_s), child) for i, m in enumerate(labels)]
+    return [mood(m, start + timedelta(seconds=i * every_s), child, familiar=familiar, camera=camera)
+            for i, m in enumerate(labels)]
 
 
 def hazard(at: datetime, kind: str = "near_stairs", severity: str = "urgent",
@@ -36,10 +39,10 @@ def hazard(at: datetime, kind: str = "near_stairs", severity: str = "urgent",
     )
 
 
-def caption(text: str, at: datetime, child: str = "Mia") -> CaptionObserved:
+def caption(text: str, at: datetime, child: str = "Mia", *, familiar: bool = True) -> CaptionObserved:
     return CaptionObserved(
         occurred_at=at, frame_id=f"c{at.timestamp():.0f}", camera="cot", child=child, text=text,
-        score=0.6, model_version="t",
+        score=0.6, model_version="t", familiar=familiar,
     )
 
 

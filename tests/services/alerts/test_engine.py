@@ -127,3 +127,22 @@ def test_with_no_caregiver_list_an_urgent_alert_goes_to_everyone_at_once(client:
     run(client, Clock(DAY), [hazard(DAY), hazard(DAY + timedelta(seconds=2))], rules)
     (record,) = AlertStore(client).list()
     assert record.recipients == ["*"] and client.zcard("cradle:alerts:escalations") == 0
+
+
+def test_an_unfamiliar_view_is_one_notice_and_its_crying_no_alert(client: redis.Redis) -> None:
+    """Ten minutes of frames the models were not taught, crying all along: the family gets
+    one info notice for the camera, stored and published, and no 'upset' alert."""
+    rules = RULES.model_copy(update={"unfamiliar_minutes": 10, "quiet_start": None, "quiet_end": None})
+    events: list[Event] = list(moods("u" * 90, DAY, familiar=False))  # 15 min
+    engine = AlertEngine(client, rules, BUS, Clock(DAY), rooms={"cot": "nursery"})
+    subscriber = Subscriber(client, BUS, "alerts", "a1", engine)
+    publisher = Publisher(client, BUS)
+    for event in events:
+        engine.clock.now = event.occurred_at + timedelta(seconds=1)  # type: ignore[attr-defined]
+        publisher.publish(event)
+    drain(client, subscriber)
+    (raised,) = published(client, "alert.raised")
+    assert isinstance(raised, AlertRaised) and raised.kind == "unfamiliar_view"
+    assert raised.severity == "info" and "nursery camera" in raised.reason
+    record = AlertStore(client).get(raised.alert_id)
+    assert record is not None and record.camera == "cot" and record.state == "raised"

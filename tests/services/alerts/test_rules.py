@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from services.alerts.config import SEVERITY_RANK, AlertRules, Severity
 from services.alerts.rules import Memory, Mute, Verdict, judge
 from services.bus.events import Event
-from tests.services.alerts.factories import DAY, NIGHT, hazard, mood, moods, offline
+from tests.services.alerts.factories import DAY, NIGHT, caption, hazard, mood, moods, offline
 
 RULES = AlertRules(upset_minutes=1, sleep_minutes=5, quiet_start=time(1), quiet_end=time(6))
 MOODS = ["sleep", "happy", "upset", "feed"]
@@ -189,3 +189,74 @@ def test_an_outage_first_seen_in_a_backlog_is_still_reported_when_fresh() -> Non
 def test_the_example_rules_file_is_the_defaults() -> None:
     example = Path(__file__).resolve().parents[3] / "services/alerts/rules.example.yaml"
     assert AlertRules.from_yaml(example) == AlertRules()
+
+
+# Familiarity: moods the models read from a view they were not taught count for nothing.
+
+def test_moods_of_unfamiliar_frames_raise_no_mood_alert() -> None:
+    rules = RULES.model_copy(update={"unfamiliar_minutes": 600})
+    crying = moods("h" * 5 + "u" * 40, DAY, familiar=False)  # 7 min of "crying"
+    assert play(list(crying), rules) == []
+    slept = moods("s" * 60, DAY, familiar=False) + moods("hhhh", DAY + timedelta(minutes=10))
+    assert play(list(slept), rules) == []  # no sleep was seen, so nobody woke
+
+
+@given(st.lists(st.tuples(st.sampled_from(MOODS), st.booleans()), min_size=1, max_size=120))
+@settings(max_examples=60, deadline=None)
+def test_unfamiliar_frames_change_no_mood_verdict(frames_seen: list[tuple[str, bool]]) -> None:
+    """Dropping the unfamiliar frames altogether gives the same mood alerts."""
+    rules = RULES.model_copy(update={"unfamiliar_minutes": 24 * 60})
+    every = [mood(name, DAY + timedelta(seconds=10 * i), familiar=known)
+             for i, (name, known) in enumerate(frames_seen)]
+    familiar_only = [e for e in every if e.familiar]
+    assert [(v.finding.kind, v.finding.frame_id) for v in play(list(every), rules)] == [
+        (v.finding.kind, v.finding.frame_id) for v in play(list(familiar_only), rules)]
+
+
+def test_a_view_that_stays_unfamiliar_gets_one_notice_per_camera_and_day() -> None:
+    rules = RULES.model_copy(update={"unfamiliar_minutes": 10})
+    memory = Memory.fresh(rules)
+    rooms = {"cot": "nursery"}
+
+    def feed(events: Sequence[Event]) -> list[Verdict]:
+        nonlocal memory
+        found = []
+        for event in events:
+            memory = Memory.from_dict(memory.to_dict(), rules)
+            found += judge(memory, event, rules, rooms=rooms)
+        return found
+
+    nine = moods("h" * 55, DAY, familiar=False)  # 9 min of unfamiliar frames: not yet
+    assert feed(nine) == []
+    (notice,) = feed(moods("h" * 90, DAY + timedelta(minutes=9, seconds=10), familiar=False))
+    assert notice.finding.kind == "unfamiliar_view" and notice.finding.severity == "info"
+    assert notice.finding.reason == ("Cradle doesn't recognise what the nursery camera sees yet: "
+                                     "teach it in the app.")
+    assert notice.finding.camera == "cot" and notice.disposition == "raised"
+    # Taught, then new again the same day: no second notice. A second camera gets its own.
+    later = DAY + timedelta(hours=1)
+    taught = moods("h" * 10, later)
+    assert feed(taught + moods("h" * 90, later + timedelta(seconds=100), familiar=False)) == []
+    (other,) = feed(moods("h" * 70, later, familiar=False, camera="playroom"))
+    assert other.finding.reason == ("Cradle doesn't recognise what the camera “playroom” sees yet: "
+                                    "teach it in the app.")
+    # The next day the family is told again.
+    assert kinds(feed(moods("h" * 70, DAY + timedelta(days=1), familiar=False))) == ["unfamiliar_view"]
+
+
+def test_odd_unfamiliar_frames_in_a_familiar_view_are_no_notice() -> None:
+    rules = RULES.model_copy(update={"unfamiliar_minutes": 5})
+    frames_seen = [mood("happy", DAY + timedelta(seconds=10 * i), familiar=i % 4 != 0) for i in range(200)]
+    assert play(frames_seen, rules) == []
+
+
+def test_a_view_the_captioner_was_not_taught_is_a_notice_too() -> None:
+    """Moods taught (the family trained the mood model), scenes not: the captioner's view
+    stays new, and the family is told so; the moods still count."""
+    rules = RULES.model_copy(update={"unfamiliar_minutes": 10, "quiet_start": None, "quiet_end": None})
+    events: list[Event] = []
+    for seen_mood in moods("h" * 5 + "u" * 70, DAY):
+        events += [seen_mood, caption("a baby on the floor", seen_mood.occurred_at + timedelta(seconds=1),
+                                      familiar=False)]
+    found = kinds(play(events, rules))
+    assert found.count("unfamiliar_view") == 1 and "upset" in found

@@ -126,6 +126,24 @@ def test_timeline_events_and_views(gateway: TestClient, client: redis.Redis, ann
     assert gateway.get("/api/timeline?child=Mia&type=nope", headers=anna).status_code == 422
 
 
+def test_the_mood_now_or_that_the_view_is_new(gateway: TestClient, client: redis.Redis,
+                                              anna: dict[str, str]) -> None:
+    from tests.services.alerts.factories import moods
+
+    timeline = Timeline(client)
+    assert gateway.get("/api/timeline/now", params={"child": "Mia"}, headers=anna).json() == {
+        "child": "Mia", "view_new": False, "mood": None}
+    for event in moods("h" * 20, utcnow() - timedelta(minutes=4), every_s=10, familiar=False):
+        timeline.add(event)
+    now = gateway.get("/api/timeline/now", params={"child": "Mia"}, headers=anna).json()
+    assert now == {"child": "Mia", "view_new": True, "mood": None}
+    for event in moods("s" * 30, utcnow() - timedelta(minutes=3), every_s=5):
+        timeline.add(event)
+    now = gateway.get("/api/timeline/now", params={"child": "Mia"}, headers=anna).json()
+    assert now["view_new"] is False and now["mood"]["mood"] == "sleep" and now["mood"]["frames"] == 30
+    assert gateway.get("/api/timeline/now", headers=anna).status_code == 422
+
+
 def test_push_key_and_subscriptions(
     gateway: TestClient, client: redis.Redis, anna: dict[str, str], settings: Settings
 ) -> None:

@@ -109,3 +109,26 @@ def test_consumer_stores_each_event_once_even_when_published_twice(client: redis
         subscriber.poll()
     assert timeline.events("Mia") == frames
     assert subscriber.stats["handled"] == 3 and subscriber.stats["duplicates"] == 1
+
+
+def test_unfamiliar_frames_count_in_no_view_and_say_the_view_is_new(client: redis.Redis) -> None:
+    """Twenty minutes of 'sleep' read from a view the models were not taught: no sleep,
+    no mood now, no caption told; the camera's view is new."""
+    now = NIGHT + 20 * MIN
+    timeline = Timeline(client, clock=Clock(now))
+    for event in moods("s" * 120, NIGHT, every_s=10, familiar=False):
+        timeline.add(event)
+    timeline.add(caption("a baby is crawling by the staircase", NIGHT + MIN, familiar=False))
+    assert timeline.sleep_sessions("Mia", NIGHT - MIN) == []
+    assert timeline.mood_now("Mia") is None
+    assert all(not b.counts for b in timeline.mood_over_time("Mia", NIGHT, now))
+    assert timeline.what_happened("Mia", NIGHT) == []
+    assert timeline.view_is_new("Mia")
+
+    # Taught: familiar frames take over, and the same questions are answered from them.
+    for event in moods("h" * 40, now + 10 * MIN, every_s=10):
+        timeline.add(event)
+    timeline.clock = Clock(now + 17 * MIN)
+    assert not timeline.view_is_new("Mia")
+    current = timeline.mood_now("Mia")
+    assert current is not None and current.mood == "happy" and current.frames == 40

@@ -31,9 +31,21 @@ function moodSummary(buckets, name) {
   return `${name}'s moods over the last 24 hours: ${parts.join(", ")}.`;
 }
 
+// Said when the camera's recent frames are unlike anything the models were taught.
+export const NEW_VIEW = "I can't tell yet: the camera's view is new to me. Teach me what it shows on the Teach screen.";
+
+function moodWords(kid, now, mood) {
+  const name = kid.name || kid.id;
+  if (now.view_new) return NEW_VIEW;
+  if (now.mood) return `${name} is ${MOODS[now.mood.mood]?.word || now.mood.mood} · since ${clock(now.mood.since)}`;
+  if (mood && mood.familiar !== false) return `${name} looked ${MOODS[mood.mood]?.word || mood.mood} · ${ago(mood.occurred_at)}`;
+  return mood ? NEW_VIEW : `No picture of ${name} in the last 24 hours.`;
+}
+
 async function snapshot(kid, since, until) {
-  const [frame, mood] = await Promise.all([
+  const [frame, mood, now] = await Promise.all([
     latest(kid, "frame.captured", since, until), latest(kid, "mood.observed", since, until),
+    api(`/api/timeline/now?${new URLSearchParams({ child: kid.id })}`),
   ]);
   const img = document.getElementById("snapshot");
   const caption = document.getElementById("mood-now");
@@ -42,9 +54,8 @@ async function snapshot(kid, since, until) {
     await showImage(img, `/api/frames/${frame.frame_id}?${hint}`,
       `${kid.name || kid.id} at ${clock(frame.occurred_at)}`);
   }
-  caption.textContent = mood
-    ? `${kid.name || kid.id} looked ${MOODS[mood.mood]?.word || mood.mood} · ${ago(mood.occurred_at)}`
-    : `No picture of ${kid.name || kid.id} in the last 24 hours.`;
+  caption.textContent = moodWords(kid, now, mood);
+  caption.classList.toggle("view-new", now.view_new);
 }
 
 async function charts(kid, since, until) {
