@@ -77,6 +77,31 @@ def _chatbot_model(settings: Settings) -> Finding:
                    "cradle chatbot train (cradle up trains it too)", required=False)
 
 
+def _vision_familiarity(settings: Settings) -> Finding:
+    """Whether the served vision models carry the statistics that tell a familiar frame."""
+    import torch
+
+    from models.caption.demo import demo_path as caption_demo
+    from models.mood.demo import demo_path as mood_demo
+
+    served = {"mood": settings.models.mood_checkpoint or mood_demo(settings.models_dir),
+              "caption": settings.models.caption_checkpoint or caption_demo(settings.models_dir)}
+    said, lacking = [], []
+    for name, path in served.items():
+        if not path.is_file():
+            lacking.append(f"{name}: no model at {path}")
+            continue
+        known = torch.load(path, map_location="cpu", weights_only=True).get("familiarity")
+        if known:
+            said.append(f"{name}: {len(known['bank'])} frames, familiar up to {known['threshold']:.3f}")
+        else:
+            lacking.append(f"{name}: {path.name} has no familiarity statistics, so it raises nothing")
+    if lacking:
+        return Finding(False, "; ".join(lacking), "train the model again (cradle mood/caption train), "
+                       "or make setup for the demo models", required=False)
+    return Finding(True, "; ".join(said))
+
+
 def _program(name: str, why: str, required: bool = True) -> Callable[[Settings], Finding]:
     def check(_settings: Settings) -> Finding:
         path = shutil.which(name)
@@ -119,6 +144,7 @@ def doctor() -> None:
         ("redis", _redis),
         ("torch", _torch),
         *[(f"weights: {a.name}", _asset_check(a)) for a in assets.ASSETS],
+        ("vision familiarity", _vision_familiarity),
         ("rasa", _rasa),
         ("chatbot model", _chatbot_model),
         ("ffmpeg", _program("ffmpeg", "decodes voice messages")),

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import assets, camera, caption, chatbot, doctor, games, mood, push, speech, up, users
+from services.cli import (
+    assets,
+    camera,
+    caption,
+    chatbot,
+    doctor,
+    games,
+    mood,
+    push,
+    speech,
+    up,
+    users,
+    vision,
+)
 
 app = typer.Typer(
     help="Cradle: a private, self-hosted family assistant for the nursery.",
@@ -23,6 +36,7 @@ app.add_typer(push.app, name="push")
 app.add_typer(camera.app, name="camera")
 app.add_typer(games.app, name="games")
 app.add_typer(chatbot.app, name="chatbot")
+app.add_typer(vision.app, name="vision")
 
 if __name__ == "__main__":
     app()
