@@ -11,10 +11,12 @@ import re
 import signal
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 
+from services.camera.demo import CHILD, LOOP_S, SCRIPTED_ALERTS
 from services.redis_runtime import free_port
 from services.stack import pid_alive
 from tests.conftest import ROOT, wait_for
@@ -25,6 +27,28 @@ def cradle(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.C
         [sys.executable, "-m", "services.cli.main", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+def demo_story_alerts(port: int, bearer: dict[str, str]) -> list[dict[str, object]]:
+    """Waits until the captions on the demo child's timeline span one whole pass of the
+    story (and a little more), then returns the alerts raised so far, each checked
+    against the story's script."""
+    base = f"http://127.0.0.1:{port}"
+
+    def captions() -> list[datetime]:
+        found = httpx.get(f"{base}/api/timeline", headers=bearer, timeout=10,
+                          params={"child": CHILD, "type": "caption.observed"}).json()["events"]
+        return [datetime.fromisoformat(e["occurred_at"]) for e in found if e["familiar"]]
+
+    wait_for(lambda: (seen := captions()) and (seen[-1] - seen[0]).total_seconds() >= LOOP_S + 10,
+             timeout=LOOP_S * 3 + 120, interval=2, what="a whole pass of the demo story")
+    alerts = httpx.get(f"{base}/api/alerts", headers=bearer, params={"child": CHILD}).json()["alerts"]
+    for alert in alerts:
+        assert any((alert["kind"], alert["severity"]) == (kind, severity) and words in alert["reason"]
+                   for kind, severity, words in SCRIPTED_ALERTS), f"unscripted alert: {alert}"
+    for kind, _severity, words in SCRIPTED_ALERTS:
+        assert any(a["kind"] == kind and words in a["reason"] for a in alerts), f"no {kind} ({words}) alert"
+    return alerts
 
 
 def test_up_starts_the_stack_and_status_sees_it(tmp_path: Path) -> None:
@@ -61,6 +85,12 @@ def test_up_starts_the_stack_and_status_sees_it(tmp_path: Path) -> None:
         chat = httpx.post(f"http://127.0.0.1:{port}/api/chat", json={"text": "hello"},
                           headers={"Authorization": f"Bearer {token}"}, timeout=60)
         assert chat.status_code == 200 and chat.json()["reply"].startswith("Hello"), chat.text
+
+        # The demo camera plays its story through the real workers and alerts engine: one
+        # whole pass of it raises exactly the alerts its script holds, and no other.
+        bearer = {"Authorization": f"Bearer {token}"}
+        scripted = demo_story_alerts(port, bearer)
+        assert scripted, "the demo raised none of its scripted alerts"
 
         # a part that dies is restarted by the supervisor
         os.kill(state["parts"]["gateway"]["pid"], signal.SIGKILL)
