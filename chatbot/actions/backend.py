@@ -23,6 +23,7 @@ from chatbot.games.store import GameStore
 from services.alerts.state import AlertStore, Mutes
 from services.bus.events import utcnow
 from services.bus.streams import Publisher
+from services.labels import LabelStore
 from services.redis_runtime import connect
 from services.settings import Settings, load_settings
 from services.settings.sections import ChildSettings
@@ -55,6 +56,11 @@ class Backend:
     @cached_property
     def alerts(self) -> AlertStore:
         return AlertStore(self.client, self.settings.alerts.retention_days)
+
+    @cached_property
+    def labels(self) -> LabelStore:
+        """The labels store the Teach screen writes too."""
+        return LabelStore.of(self.client, self.settings)
 
     @cached_property
     def mutes(self) -> Mutes:

@@ -38,7 +38,6 @@ from chatbot.actions.phrases import (
 )
 from models.images import DataError
 from services.bus.events import MOODS, FrameCaptured, MalformedEvent, MoodObserved
-from services.labels import LabelStore
 from services.settings.sections import ChildSettings
 from services.timeline.runs import Observation, split_runs
 from services.timeline.views import Span
@@ -431,17 +430,17 @@ class ActionCorrectMood(ChildAction):
                                        frames[-1].occurred_at, types=["frame.captured"])
             if isinstance(e, FrameCaptured)
         }
-        labels = LabelStore(b.client, b.settings.data_dir)
+        labels = b.labels
         stored = 0
         for frame in frames:
             try:
-                kept = labels.correct_observed(b.settings.frames_dir, frame, captured.get(frame.frame_id),
-                                               actual, by, now, b.timezone)
+                labels.label_observed(b.settings.frames_dir, frame, captured.get(frame.frame_id), by=by,
+                                      at=now, timezone=b.timezone, mood=actual)
+            except FileNotFoundError:
+                log.warning("frame %s is gone; not labelled %s", frame.frame_id, actual)
+                continue
             except DataError as exc:
                 log.warning("frame %s not labelled: %s", frame.frame_id, exc)
-                continue
-            if kept is None:
-                log.warning("frame %s is gone; not labelled %s", frame.frame_id, actual)
                 continue
             stored += 1
         return stored

@@ -38,6 +38,7 @@ from services.settings.sections import (
     RasaSettings,
     RedisSettings,
     SpeechSettings,
+    TeachSettings,
     TimelineSettings,
 )
 
@@ -60,6 +61,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         env_file=".env",
         env_file_encoding="utf-8",
+        env_parse_none_str="null",  # CRADLE_TEACH__HOUR=null empties a setting that may be empty
         extra="forbid",
         frozen=True,
         validate_default=True,
@@ -87,6 +89,7 @@ class Settings(BaseSettings):
     family: FamilySettings = Field(default_factory=FamilySettings)
     rasa: RasaSettings = Field(default_factory=RasaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    teach: TeachSettings = Field(default_factory=TeachSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -98,6 +101,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "celery.visibility_timeout_s must exceed celery.task_time_limit_s, or a "
                 "long task is handed to a second worker while the first still runs it"
+            )
+        if self.celery.visibility_timeout_s <= self.teach.time_limit_s:
+            raise ValueError(
+                "celery.visibility_timeout_s must exceed teach.time_limit_s, or a training run "
+                "is handed to a second worker while the first still trains"
             )
         if self.gateway.public_docs and self.environment == "home":
             raise ValueError("gateway.public_docs is for development: set environment=development")

@@ -378,3 +378,98 @@ class AuthSettings(Section):
         description="While Redis is unreachable, a token verified this recently is still "
         "accepted, so /ready and monitoring keep answering during an outage.",
     )
+
+
+class SceneTag(Section):
+    """One thing a caregiver can say a frame shows; the captioner learns to see it."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="Its id (safety rules name it).")
+    label: str = Field(min_length=1, max_length=60, description="How the app shows it.")
+    phrases: list[str] = Field(
+        min_length=1, max_length=10,
+        description="How a caption says it; {b} becomes 'the baby' and {c} 'cot' (and synonyms).",
+    )
+
+
+def _tag(name: str, label: str, *phrases: str) -> SceneTag:
+    return SceneTag(name=name, label=label, phrases=list(phrases))
+
+
+DEFAULT_TAGS = [
+    _tag("in_cot", "In the cot", "{b} is in the {c}", "{b} is lying in the {c}"),
+    _tag("on_floor", "On the floor", "{b} is on the floor", "{b} is playing on the floor"),
+    _tag("near_stairs", "Near the stairs", "{b} is near the stairs", "{b} is crawling by the staircase"),
+    _tag("at_window", "At the window", "{b} is at the window", "{b} is standing by the window"),
+    _tag("climbing", "Climbing", "{b} is climbing out of the {c}", "{b} climbs over the side of the {c}"),
+    _tag("cot_empty", "Cot empty", "the {c} is empty", "nobody is in the {c}"),
+    _tag("held", "Held by an adult", "an adult is holding {b}", "a parent holds {b}"),
+    _tag("other_adult", "Another adult in the room", "another adult is in the room",
+         "a grown-up is in the room"),
+]
+
+
+class TeachSettings(Section):
+    """How the family teaches Cradle: labels, the retraining job and its promotion gate."""
+
+    tags: list[SceneTag] = Field(
+        default_factory=lambda: list(DEFAULT_TAGS), min_length=1, max_length=32,
+        description="The scene tags a frame can be given (safety rules map some to hazards).",
+    )
+    held_out_fraction: float = Field(
+        default=0.25, gt=0, lt=0.8,
+        description="Share of labelled days kept aside to score every model; a day once kept "
+        "aside is never trained on.",
+    )
+    min_new_labels: int = Field(
+        default=40, ge=1, le=100_000, description="New labels since the last run before a run is due."
+    )
+    min_per_mood: int = Field(
+        default=10, ge=1, le=10_000, description="Labels of each mood before a mood model is trained."
+    )
+    min_tagged: int = Field(
+        default=30, ge=1, le=100_000, description="Frames with scene tags before a captioner is trained."
+    )
+    hour: int | None = Field(
+        default=3, ge=0, le=23,
+        description="Local hour at which a due run starts (night: the machine is idle); empty: at once.",
+    )
+    check_every_s: float = Field(
+        default=60.0, ge=5, le=3600, description="How often the training worker checks whether a run is due."
+    )
+    time_limit_s: int = Field(
+        default=3000, ge=60, le=24 * 3600, description="Longest one training run may take."
+    )
+    mood_epochs: int = Field(default=20, ge=1, le=500, description="Epochs of the mood head.")
+    mood_finetune_epochs: int = Field(
+        default=4, ge=0, le=500,
+        description="Epochs with the mood model's backbone unfrozen (discriminative rates), which "
+        "reads a real nursery's faces better; the worker then runs a second backbone pass per "
+        "frame (the captioner keeps the frozen one). 0 keeps one shared pass (many cameras).",
+    )
+    augment: bool = Field(default=True, description="Augment the family's pictures while training.")
+    caption_epochs: int = Field(default=20, ge=1, le=500, description="Epochs of the captioner.")
+    margin: float = Field(
+        default=0.02, ge=0, le=1, description="How much better a candidate must score to be promoted."
+    )
+    mood_accuracy_floor: float = Field(default=0.6, ge=0, le=1, description="Lowest accuracy promoted.")
+    mood_recall_floor: float = Field(
+        default=0.3, ge=0, le=1, description="Lowest recall of any held-out mood promoted."
+    )
+    hazard_recall_floor: float = Field(default=0.6, ge=0, le=1, description="Lowest hazard recall promoted.")
+    hazard_precision_floor: float = Field(
+        default=0.5, ge=0, le=1, description="Lowest hazard precision promoted."
+    )
+
+    @field_validator("tags")
+    @classmethod
+    def _unique_tags(cls, tags: list[SceneTag]) -> list[SceneTag]:
+        refuse_twice([tag.name for tag in tags], "scene tag names")
+        return tags
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [tag.name for tag in self.tags]
+
+    @property
+    def phrases(self) -> dict[str, list[str]]:
+        return {tag.name: tag.phrases for tag in self.tags}

@@ -1,27 +1,28 @@
-"""The labelling screen: `GET /api/labels/frames` (a child's recent frames with what the
-mood classifier said and any label), `POST /api/labels` (say what the mood really was)
-and `GET /api/labels` (the latest labels).
+"""The Teach screen's labels: `GET /api/labels/frames` (a child's recent frames with what
+the mood classifier said and any label), `POST /api/labels` (say what a frame shows: its
+mood and scene tags), `DELETE /api/labels/{frame_id}` and `GET /api/labels` (the latest).
 
-A label copies the frame to where `cradle mood train` reads it (services/labels.py), in a
-session folder named by camera and the family's local day, as the chatbot's correction does.
+Labels go to the one labels store the chatbot's corrections use too (services/labels.py),
+which copies the frame and keeps each camera-day wholly on the training or the held-out
+side.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from models.images import DataError
 from services.bus.events import MOODS, FrameCaptured, MoodObserved, utcnow
 from services.gateway.deps import CurrentUser, State
 from services.gateway.state import GatewayState
-from services.labels import LabelStore, find_frame
+from services.labels import KEEP, Label, LabelStore, find_frame
 from services.timeline.store import Timeline, TimelineConfig
 
 router = APIRouter(prefix="/api/labels", tags=["labels"])
@@ -38,7 +39,9 @@ class FrameOut(BaseModel):
     at: datetime = Field(description="When the mood was observed.")
     predicted: str
     probabilities: dict[str, float]
-    label: str | None
+    familiar: bool = Field(description="Whether the mood model knew the view.")
+    mood: str | None = Field(description="The mood a caregiver said it was, if any.")
+    tags: list[str] = Field(description="The scene tags a caregiver gave it.")
     labelled_by: str | None
     frame_url: str
 
@@ -47,23 +50,34 @@ class FrameList(BaseModel):
     frames: list[FrameOut]
 
 
-class Correction(BaseModel):
+class LabelIn(BaseModel):
+    """What a frame shows. A field left out stays as it was; `"mood": null` or
+    `"tags": []` clears it; a frame left with neither is no longer labelled."""
+
     model_config = ConfigDict(extra="forbid")
     frame_id: str = Field(pattern=FRAME_ID)
     child: str = Field(min_length=1, max_length=100)
-    label: str = Field(description=f"The mood it really was: one of {', '.join(MOODS)}.")
+    mood: str | None = Field(default=None, description=f"One of {', '.join(MOODS)}, or null.")
+    tags: list[str] | None = Field(default=None, max_length=32, description="Scene tags (teach.tags).")
 
-    @field_validator("label")
+    @field_validator("mood")
     @classmethod
-    def _a_mood(cls, label: str) -> str:
-        if label not in MOODS:
+    def _a_mood(cls, mood: str | None) -> str | None:
+        if mood is not None and mood not in MOODS:
             raise ValueError(f"must be one of {', '.join(MOODS)}")
-        return label
+        return mood
+
+    @model_validator(mode="after")
+    def _says_something(self) -> LabelIn:
+        if not {"mood", "tags"} & self.model_fields_set:
+            raise ValueError("give a mood, scene tags or both")
+        return self
 
 
 class Labelled(BaseModel):
     frame_id: str
-    label: str
+    mood: str | None
+    tags: list[str]
     predicted: str
     by: str
     at: datetime
@@ -71,6 +85,7 @@ class Labelled(BaseModel):
 
 class LabelOut(Labelled):
     session: str
+    side: str = Field(description="train, or held_out: kept aside to score every model")
 
 
 class LabelList(BaseModel):
@@ -86,7 +101,7 @@ def _frames(state: GatewayState, child: str, hours: int, limit: int) -> list[Fra
     events = _timeline(state).events(child, until - timedelta(hours=hours), until,
                                      types=["frame.captured", "mood.observed"])
     captured = {e.frame_id: e.path for e in events if isinstance(e, FrameCaptured)}
-    labels = LabelStore(state.redis, state.settings.data_dir)
+    labels = LabelStore.of(state.redis, state.settings)
     found: list[FrameOut] = []
     for mood in reversed(events):  # newest first
         if len(found) == limit:
@@ -100,9 +115,9 @@ def _frames(state: GatewayState, child: str, hours: int, limit: int) -> list[Fra
         hint = urlencode({"child": child, "at": mood.occurred_at.isoformat()})
         found.append(FrameOut(
             frame_id=mood.frame_id, child=child, camera=mood.camera, at=mood.occurred_at,
-            predicted=mood.mood, probabilities=mood.probabilities,
-            label=label.label if label else None, labelled_by=label.by if label else None,
-            frame_url=f"/api/frames/{mood.frame_id}?{hint}",
+            predicted=mood.mood, probabilities=mood.probabilities, familiar=mood.familiar,
+            mood=label.mood if label else None, tags=list(label.tags) if label else [],
+            labelled_by=label.by if label else None, frame_url=f"/api/frames/{mood.frame_id}?{hint}",
         ))
     return found
 
@@ -119,28 +134,32 @@ def _observed(timeline: Timeline, child: str, frame_id: str) -> MoodObserved | N
     return None
 
 
-def _correct(state: GatewayState, correction: Correction, by: str) -> Labelled:
+def _labelled(label: Label) -> Labelled:
+    return Labelled(frame_id=label.frame_id, mood=label.mood, tags=list(label.tags),
+                    predicted=label.predicted, by=label.by, at=label.at)
+
+
+def _label(state: GatewayState, said: LabelIn, by: str) -> Labelled | None:
     timeline = _timeline(state)
-    mood = _observed(timeline, correction.child, correction.frame_id)
+    mood = _observed(timeline, said.child, said.frame_id)
     if mood is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            f"no frame {correction.frame_id} of {correction.child} "
-                            f"in the last {LOOK_BACK_DAYS} days")
-    near = timeline.events(correction.child, mood.occurred_at - NEAR, mood.occurred_at,
-                           types=["frame.captured"])
+                            f"no frame {said.frame_id} of {said.child} in the last {LOOK_BACK_DAYS} days")
+    near = timeline.events(said.child, mood.occurred_at - NEAR, mood.occurred_at, types=["frame.captured"])
     relative = next((e.path for e in near if isinstance(e, FrameCaptured) and e.frame_id == mood.frame_id),
                     None)
-    now = utcnow()
-    store = LabelStore(state.redis, state.settings.data_dir)
+    store = LabelStore.of(state.redis, state.settings)
     try:
-        kept = store.correct_observed(state.settings.frames_dir, mood, relative, correction.label, by, now,
-                                      ZoneInfo(state.settings.alerts.timezone))
-    except DataError as exc:  # a corrupt JPEG, say: it must not reach the training folder
+        label = store.label_observed(
+            state.settings.frames_dir, mood, relative, by=by, at=utcnow(),
+            timezone=ZoneInfo(state.settings.alerts.timezone),
+            mood=said.mood if "mood" in said.model_fields_set else KEEP,
+            tags=(said.tags or []) if "tags" in said.model_fields_set else KEEP)
+    except FileNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except DataError as exc:  # a corrupt JPEG, an unknown tag: it must not reach the training folder
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    if kept is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            f"frame {mood.frame_id}'s picture is gone (old frames are pruned)")
-    return Labelled(frame_id=mood.frame_id, label=correction.label, predicted=mood.mood, by=by, at=now)
+    return _labelled(label) if label else None
 
 
 @router.get("/frames", response_model=FrameList, summary="A child's recent frames to label, newest first")
@@ -153,15 +172,26 @@ async def frames(
 
 
 @router.post("", response_model=Labelled, status_code=status.HTTP_201_CREATED,
-             summary="Say what a frame's mood really was (replaces an earlier label)")
-async def label(body: Correction, user: CurrentUser, state: State) -> Labelled:
-    return await run_in_threadpool(_correct, state, body, user.name)
+             responses={204: {"description": "The label was emptied: the frame is no longer labelled."}},
+             summary="Say what a frame shows: its mood, its scene tags (changes an earlier label)")
+async def label(body: LabelIn, user: CurrentUser, state: State) -> Any:
+    saved = await run_in_threadpool(_label, state, body, user.name)
+    return saved if saved is not None else Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete("/{frame_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a frame's label")
+async def remove(frame_id: Annotated[str, Path(pattern=FRAME_ID)], _user: CurrentUser,
+                 state: State) -> Response:
+    if not await run_in_threadpool(LabelStore.of(state.redis, state.settings).remove, frame_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"frame {frame_id} has no label")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("", response_model=LabelList, summary="The latest labels, newest first")
 async def recent(
     _user: CurrentUser, state: State, limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, list[LabelOut]]:
-    found = await run_in_threadpool(LabelStore(state.redis, state.settings.data_dir).recent, limit)
-    return {"labels": [LabelOut(frame_id=x.frame_id, label=x.label, predicted=x.predicted, by=x.by,
-                                at=x.at, session=x.session) for x in found]}
+    store = LabelStore.of(state.redis, state.settings)
+    found, sides = await run_in_threadpool(lambda: (store.recent(limit), store.sides()))
+    return {"labels": [LabelOut(**_labelled(x).model_dump(), session=x.session,
+                                side=sides.get(x.session, "train")) for x in found]}

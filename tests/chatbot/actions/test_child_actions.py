@@ -260,13 +260,14 @@ def test_a_correction_labels_the_frames_of_the_latest_wrong_run(backend: Backend
     files = labelled(backend)
     assert len(files) == 20  # at most 20, spread over the run
     folders = {f.parent.relative_to(backend.settings.data_dir / "labels") for f in files}
-    assert folders == {Path("feed/cot-2026-11-20")}
+    assert folders == {Path("frames/cot-2026-11-20")}
     ids = {f.stem for f in files}
     assert ids <= {e.frame_id for e in upset} and not ids & {e.frame_id for e in happy}
     assert upset[0].frame_id in ids and upset[-1].frame_id in ids
-    record = LabelStore(client, backend.settings.data_dir).get(upset[-1].frame_id)
+    record = LabelStore.of(client, backend.settings).get(upset[-1].frame_id)
     assert record is not None
-    assert (record.label, record.predicted, record.by, record.at) == ("feed", "upset", "mum", NOW)
+    assert (record.mood, record.predicted, record.by, record.at) == ("feed", "upset", "mum", NOW)
+    assert {label.mood for label in LabelStore.of(client, backend.settings).all()} == {"feed"}
 
 
 def test_a_correction_without_roles_finds_the_wrong_mood_after_not(backend: Backend) -> None:
@@ -276,7 +277,8 @@ def test_a_correction_without_roles_finds_the_wrong_mood_after_not(backend: Back
     reply = say(ActionCorrectMood(), make_tracker("she wasn't upset she was hungry", "correct_mood", entities,
                                                   sender="dad"))
     assert reply.startswith("Thanks, noted she was hungry, not upset.")
-    assert [f.parent.parent.name for f in labelled(backend)] == ["feed"] * 5
+    assert len(labelled(backend)) == 5
+    assert [label.mood for label in backend.labels.all()] == ["feed"] * 5
 
 
 @pytest.mark.parametrize(("text", "entities", "expected"), [

@@ -14,7 +14,6 @@ import redis
 from fastapi.testclient import TestClient
 
 from chatbot.actions.backend import Backend
-from models.mood.data import scan_folder
 from services.bus.events import MoodObserved, utcnow
 from services.labels import find_frame
 from services.redis_runtime import EmbeddedRedis
@@ -61,6 +60,7 @@ def late_evening(now: datetime) -> datetime:
 
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/api/labels/frames?child=Mia"), ("POST", "/api/labels"), ("GET", "/api/labels"),
+    ("DELETE", "/api/labels/f1"),
 ])
 def test_every_route_needs_the_token(gateway: TestClient, method: str, path: str) -> None:
     assert gateway.request(method, path).status_code == 401
@@ -81,8 +81,8 @@ def test_recent_frames_newest_first_with_what_the_classifier_said(
     newest = listed[0]
     assert newest == {
         "frame_id": written[3].frame_id, "child": "Mia", "camera": "cot",
-        "at": newest["at"], "predicted": "sleep", "probabilities": {"sleep": 0.9},
-        "label": None, "labelled_by": None, "frame_url": newest["frame_url"],
+        "at": newest["at"], "predicted": "sleep", "probabilities": {"sleep": 0.9}, "familiar": True,
+        "mood": None, "tags": [], "labelled_by": None, "frame_url": newest["frame_url"],
     }
     assert datetime.fromisoformat(newest["at"]) == written[3].occurred_at
     url = urlsplit(newest["frame_url"])
@@ -100,7 +100,7 @@ def test_recent_frames_newest_first_with_what_the_classifier_said(
         assert answer.status_code == 422, bad
 
 
-def test_a_label_lies_where_the_trainer_reads_it_and_a_new_one_moves_it(
+def test_a_label_gives_a_mood_and_scene_tags_which_can_change_and_go(
     gateway: TestClient, backend: Backend, settings: Settings, client: redis.Redis, anna: Auth,
 ) -> None:
     at = late_evening(utcnow())
@@ -109,35 +109,43 @@ def test_a_label_lies_where_the_trainer_reads_it_and_a_new_one_moves_it(
     assert local_day != at.date()  # the family's day, not UTC's, names the session
     session = f"cot-{local_day.isoformat()}"
 
-    answer = gateway.post("/api/labels", json={"frame_id": frame.frame_id, "child": "Mia", "label": "feed"},
-                          headers=anna)
+    said = {"frame_id": frame.frame_id, "child": "Mia", "mood": "feed", "tags": ["held", "other_adult"]}
+    answer = gateway.post("/api/labels", json=said, headers=anna)
     assert answer.status_code == 201, answer.text
     body = answer.json()
-    assert {k: body[k] for k in ("frame_id", "label", "predicted", "by")} == {
-        "frame_id": frame.frame_id, "label": "feed", "predicted": "upset", "by": "Anna"}
+    assert {k: body[k] for k in ("frame_id", "mood", "tags", "predicted", "by")} == {
+        "frame_id": frame.frame_id, "mood": "feed", "tags": ["held", "other_adult"], "predicted": "upset",
+        "by": "Anna"}
     assert abs(datetime.fromisoformat(body["at"]) - datetime.now(UTC)) < timedelta(minutes=1)
-    first = settings.data_dir / "labels" / "feed" / session / f"{frame.frame_id}.jpg"
-    assert first.read_bytes() == path_of(settings, frame).read_bytes()
-    assert [(s.label, s.session) for s in scan_folder(settings.data_dir / "labels")] == [("feed", session)]
+    copy = settings.data_dir / "labels" / "frames" / session / f"{frame.frame_id}.jpg"
+    assert copy.read_bytes() == path_of(settings, frame).read_bytes()
 
     (listed,) = frames(gateway, anna, hours=48)
-    assert (listed["label"], listed["labelled_by"]) == ("feed", "Anna")
+    assert (listed["mood"], listed["tags"], listed["labelled_by"]) == ("feed", ["held", "other_adult"],
+                                                                        "Anna")
 
-    ben = token(client, "Ben")
-    again = gateway.post("/api/labels", json={"frame_id": frame.frame_id, "child": "Mia", "label": "sleep"},
+    ben = token(client, "Ben")  # a field left out stays as it was
+    again = gateway.post("/api/labels", json={"frame_id": frame.frame_id, "child": "Mia", "mood": "sleep"},
                          headers=ben)
-    assert again.status_code == 201, again.text
-    assert not first.exists()
-    assert (settings.data_dir / "labels" / "sleep" / session / f"{frame.frame_id}.jpg").is_file()
+    assert again.status_code == 201 and again.json()["tags"] == ["held", "other_adult"], again.text
     (latest,) = gateway.get("/api/labels", headers=anna).json()["labels"]
     assert {k: v for k, v in latest.items() if k != "at"} == {
-        "frame_id": frame.frame_id, "label": "sleep", "predicted": "upset", "by": "Ben", "session": session}
+        "frame_id": frame.frame_id, "mood": "sleep", "tags": ["held", "other_adult"], "predicted": "upset",
+        "by": "Ben", "session": session, "side": "train"}
+
+    cleared = gateway.post("/api/labels", json={"frame_id": frame.frame_id, "child": "Mia", "mood": None,
+                                                "tags": []}, headers=anna)
+    assert cleared.status_code == 204 and not copy.exists()
+    gateway.post("/api/labels", json=said, headers=anna)
+    assert gateway.delete(f"/api/labels/{frame.frame_id}", headers=anna).status_code == 204
+    assert gateway.delete(f"/api/labels/{frame.frame_id}", headers=anna).status_code == 404
+    assert gateway.get("/api/labels", headers=anna).json() == {"labels": []}
 
 
 def test_the_latest_labels_newest_first(gateway: TestClient, backend: Backend, anna: Auth) -> None:
     written = seen(backend, "hhh", utcnow() - timedelta(minutes=5), frames=True)
     for frame in written:
-        correction = {"frame_id": frame.frame_id, "child": "Mia", "label": "upset"}
+        correction = {"frame_id": frame.frame_id, "child": "Mia", "mood": "upset"}
         answer = gateway.post("/api/labels", json=correction, headers=anna)
         assert answer.status_code == 201, answer.text
     labels = gateway.get("/api/labels", headers=anna).json()["labels"]
@@ -154,7 +162,7 @@ def test_what_cannot_be_labelled_says_why(
     path_of(settings, corrupt).write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
 
     def label(frame_id: str, mood: str = "feed", child: str = "Mia", **extra: Any) -> Any:
-        correction = {"frame_id": frame_id, "child": child, "label": mood, **extra}
+        correction = {"frame_id": frame_id, "child": child, "mood": mood, **extra}
         return gateway.post("/api/labels", json=correction, headers=anna)
 
     unknown = label("f0000000")
@@ -169,6 +177,11 @@ def test_what_cannot_be_labelled_says_why(
     assert angry.status_code == 422 and "feed, happy, upset, sleep" in angry.text
     assert label("../etc").status_code == 422
     assert label(fine.frame_id, by="Ben").status_code == 422
+    on_the_moon = label(fine.frame_id, tags=["on_the_moon"])
+    assert on_the_moon.status_code == 422 and "on_the_moon" in on_the_moon.json()["detail"]
+    silent = gateway.post("/api/labels", json={"frame_id": fine.frame_id, "child": "Mia"}, headers=anna)
+    assert silent.status_code == 422 and "mood, scene tags or both" in silent.text
+    assert gateway.delete("/api/labels/..%2Fetc", headers=anna).status_code in (404, 422)
     assert gateway.post("/api/labels", content=b"{oops", headers={**anna, "Content-Type": "application/json"}
                         ).status_code == 422
     labels = settings.data_dir / "labels"
