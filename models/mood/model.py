@@ -20,6 +20,7 @@ from models import familiarity
 from models.backbones import Backbone, Weights, load_backbone
 from models.familiarity import Familiarity
 from models.mood.config import MoodConfig, TrainConfig
+from models.registry import version_of
 
 CHECKPOINT_FORMAT = "cradle.mood/1"
 
@@ -126,7 +127,11 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def checkpoint_version(path: Path) -> str:
-    """A model version that changes whenever the checkpoint's bytes do."""
+    """A model version that changes whenever the checkpoint's bytes do: a registry
+    version's name, else the file's stem and the start of its hash."""
+    registered = version_of(Path(path))
+    if registered:
+        return registered
     return f"{path.stem}-{hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]}"
 
 
