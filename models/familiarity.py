@@ -18,16 +18,17 @@ shared covariance (Lee et al., 2018, Mahalanobis) because
   - scoring is one (B,C)x(C,N) product against at most `max_bank` stored features.
 `python -m bench familiarity` measures it beside Mahalanobis and the softmax baseline.
 
-The threshold is the `percentile` of the scores of held-out in-distribution frames
-(the training run's validation split, which the bank never contains), set once at
-training time and stored with the checkpoint; nothing is tuned on test photos.
+The threshold is the `percentile` of the scores of held-out in-distribution frames:
+the training run's validation split, which the bank never contains, and each training
+session scored against the bank without it (so a threshold set on two validation days
+is not tighter than a third new day needs). It is set once at training time and stored
+with the checkpoint; nothing is tuned on test photos.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -54,7 +55,7 @@ class Familiarity:
         self.threshold = float(threshold)
         self.percentile = float(percentile)
         self.held_out = held_out  # frames the threshold was set on
-        self.calibration = calibration  # "held-out", or "leave-one-out" when there were none
+        self.calibration = calibration  # which held-out frames set the threshold (see `fit`)
 
     def to(self, device: torch.device | str) -> Familiarity:
         self.bank = self.bank.to(device)
@@ -97,28 +98,52 @@ def pooled(feature_map: torch.Tensor) -> torch.Tensor:
     return feature_map.float().mean(dim=(2, 3))
 
 
-def fit(train: torch.Tensor, held_out: torch.Tensor, config: FamiliarityConfig = FamiliarityConfig()
-        ) -> Familiarity:
+def fit(train: torch.Tensor, held_out: torch.Tensor, config: FamiliarityConfig = FamiliarityConfig(),
+        groups: Sequence[str] | None = None) -> Familiarity:
     """Training features (N,C) become the bank; the threshold is the `percentile` of the
-    held-out features' (M,C) scores. With no held-out frame, each bank feature is scored
-    against the others (leave-one-out), which is optimistic and recorded as such."""
+    scores of held-out frames: the held-out features (M,C) against the bank and, when
+    the training frames' `groups` (sessions, days) are given and there are at least
+    three, each group's frames against the bank without that group (leave one group
+    out), so that a few validation days do not make the threshold tighter than a new day
+    needs. With neither, each bank feature is scored against the others (leave one out),
+    which is optimistic and recorded as such."""
     if len(train) == 0:
         raise ValueError("familiarity needs the features of at least one training frame")
-    bank = train.float()
-    if len(bank) > config.max_bank:
-        keep = torch.randperm(len(bank), generator=torch.Generator().manual_seed(config.seed))
-        bank = bank[keep[:config.max_bank]]
-    model = Familiarity(bank, config.k, 0.0, config.percentile, len(held_out))
-    if len(held_out):
-        scores = model.scores(held_out)
-    elif len(bank) > 1:
+    model = Familiarity(_sample(train.float(), config), config.k, 0.0, config.percentile, len(held_out))
+    scored = [model.scores(held_out)] if len(held_out) else []
+    if groups is not None and len(set(groups)) >= 3:
+        scored.append(_leave_group_out(train.float(), list(groups), config))
+        model.calibration = "held-out and leave-one-group-out" if len(held_out) else "leave-one-group-out"
+    if scored:
+        scores = torch.cat(scored)
+    elif len(model.bank) > 1:
         model.calibration = "leave-one-out"
         scores = _leave_one_out(model)
     else:
         model.calibration = "leave-one-out"
         scores = torch.zeros(1)
+    model.held_out = len(scores)
     model.threshold = float(torch.quantile(scores, config.percentile / 100))
     return model
+
+
+def _sample(bank: torch.Tensor, config: FamiliarityConfig) -> torch.Tensor:
+    if len(bank) <= config.max_bank:
+        return bank
+    keep = torch.randperm(len(bank), generator=torch.Generator().manual_seed(config.seed))
+    return bank[keep[:config.max_bank]]
+
+
+def _leave_group_out(train: torch.Tensor, groups: list[str], config: FamiliarityConfig) -> torch.Tensor:
+    """Each group's frames scored against a bank of the other groups' frames."""
+    names = sorted(set(groups))
+    member = torch.tensor([names.index(g) for g in groups])
+    scores = []
+    for index in range(len(names)):
+        inside = member == index
+        others = Familiarity(_sample(train[~inside], config), config.k, 0.0, config.percentile, 0)
+        scores.append(others.scores(train[inside]))
+    return torch.cat(scores)
 
 
 def _leave_one_out(model: Familiarity) -> torch.Tensor:
@@ -139,23 +164,3 @@ def share_familiar(model: Familiarity, features: torch.Tensor) -> float:
     if len(features) == 0:
         return float("nan")
     return float((model.scores(features) <= model.threshold).float().mean())
-
-
-def attach(path: Path, model: Familiarity, metrics: dict[str, Any] | None = None) -> Path:
-    """Store `model` (and extra metrics) in the checkpoint dict at `path`, atomically."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    checkpoint["familiarity"] = model.to_dict()
-    checkpoint.setdefault("metrics", {}).update(metrics or {})
-    tmp = Path(path).with_suffix(".familiarity.tmp")
-    torch.save(checkpoint, tmp)
-    tmp.replace(path)
-    return Path(path)
-
-
-def summary(novelty: Sequence[float], model: Familiarity) -> dict[str, float]:
-    """How a set of frames sits against the threshold: the share familiar, the median score."""
-    scores = torch.tensor(list(novelty), dtype=torch.float32)
-    if len(scores) == 0:
-        return {"familiar": float("nan"), "median_novelty": float("nan")}
-    return {"familiar": float((scores <= model.threshold).float().mean()),
-            "median_novelty": float(scores.median())}

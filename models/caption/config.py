@@ -26,13 +26,17 @@ class CaptionConfig:
     attention: bool = False  # soft attention over spatial features (Show, Attend and Tell)
     attention_size: int = 128  # width of the additive attention's hidden layer
     max_length: int = 20  # longest caption decoded, in words (without <start>/<end>)
+    tags: tuple[str, ...] = ()  # scene tags of a multi-label head on the pooled features (none: no head)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> CaptionConfig:
-        return cls(**_known(cls, raw))
+        values = _known(cls, raw)
+        if "tags" in values:
+            values["tags"] = tuple(values["tags"])
+        return cls(**values)
 
 
 @dataclass(frozen=True)

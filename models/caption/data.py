@@ -4,7 +4,8 @@
                     [{image_id, caption}]}; images under `images` (default: beside it)
     captions.txt    Flickr8k: `image,caption` lines (header optional)
     *.token.txt     Flickr8k token file: `image#n<TAB>caption`
-    *.csv           `image,caption[,session]` with a header; more columns are ignored
+    *.csv           `image,caption[,session][,tags]` with a header (tags: scene tags
+                    separated by ";"); more columns are ignored
 
 Several rows per image gather into one CaptionedImage. A split keeps each session (or
 each image, where no session is given) wholly on one side, so no near-duplicate of a
@@ -39,6 +40,7 @@ class CaptionedImage:
     path: Path
     captions: tuple[str, ...]
     session: str = ""
+    tags: tuple[str, ...] = ()  # scene tags the image shows (a CSV's `tags` column)
 
 
 @dataclass(frozen=True)
@@ -50,14 +52,17 @@ class Split:
 
 
 
-def _gather(rows: Iterable[tuple[Path, str, str]]) -> list[CaptionedImage]:
+def _gather(rows: Iterable[tuple[Path, str, str] | tuple[Path, str, str, str]]) -> list[CaptionedImage]:
     captions: dict[Path, list[str]] = {}
     sessions: dict[Path, str] = {}
-    for path, caption, session in rows:
+    tags: dict[Path, tuple[str, ...]] = {}
+    for path, caption, session, *tagged in rows:
         if caption.strip():
             captions.setdefault(path, []).append(caption.strip())
             sessions.setdefault(path, session)
-    return [CaptionedImage(p, tuple(c), sessions[p]) for p, c in captions.items()]
+            tags.setdefault(path, tuple(t.strip() for t in (tagged[0] if tagged else "").split(";")
+                                        if t.strip()))
+    return [CaptionedImage(p, tuple(c), sessions[p], tags[p]) for p, c in captions.items()]
 
 
 def read_coco(path: Path, images: Path | None = None) -> list[CaptionedImage]:
@@ -92,8 +97,8 @@ def read_csv(path: Path, images: Path | None = None) -> list[CaptionedImage]:
         if not reader.fieldnames or not {"image", "caption"} <= set(reader.fieldnames):
             raise DataError(f"{path} needs a header with `image` and `caption` columns "
                             f"(found {reader.fieldnames})")
-        return _gather((root / row["image"], row["caption"] or "", row.get("session") or "")
-                       for row in reader)
+        return _gather((root / row["image"], row["caption"] or "", row.get("session") or "",
+                        row.get("tags") or "") for row in reader)
 
 
 def load_captions(path: Path, images: Path | None = None, fmt: Format = "auto") -> list[CaptionedImage]:

@@ -1,7 +1,9 @@
 """Show-and-Tell captioner: ImageNet backbone -> projected features -> LSTM -> words.
 
 With `attention` on, each step also looks at the spatial feature map through additive
-soft attention (Show, Attend and Tell). The decoder can start from a backbone feature
+soft attention (Show, Attend and Tell). With `tags`, a multi-label scene head (a sigmoid
+per tag on the pooled features, each with its own threshold) says which of the family's
+scene tags a frame shows. The decoder can start from a backbone feature
 map computed elsewhere (`caption_features`), so the vision worker can run the shared
 frozen backbone once per frame for both mood and caption.
 
@@ -26,6 +28,7 @@ from models.backbones import Backbone, Weights, load_backbone
 from models.caption.config import CaptionConfig
 from models.caption.vocab import Vocab
 from models.familiarity import Familiarity
+from models.registry import version_of
 
 CHECKPOINT_FORMAT = "cradle.caption/1"
 State = tuple[torch.Tensor, torch.Tensor]  # LSTM (h, c), each (L,B,H)
@@ -67,6 +70,10 @@ class CaptionNet(nn.Module):
                             dropout=config.dropout if layers > 1 else 0.0)
         self.dropout = nn.Dropout(config.dropout)
         self.out = nn.Linear(h + context, len(vocab))
+        self.tagger = nn.Linear(backbone.out_channels, len(config.tags)) if config.tags else None
+        # per-tag decision thresholds, chosen on validation frames (models/caption/tagging.py)
+        self.tag_thresholds: torch.Tensor | None
+        self.register_buffer("tag_thresholds", torch.full((len(config.tags),), 0.5) if config.tags else None)
         if config.freeze_backbone:
             self.backbone.requires_grad_(False)
         self.version = "untrained"  # set by load_model from the checkpoint file
@@ -90,6 +97,13 @@ class CaptionNet(nn.Module):
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_backbone):
             feature_map = self.backbone(images)  # (B,3,S,S) -> (B,C,h,w)
         return self.caption_features(feature_map)
+
+    def tag_probabilities(self, features: torch.Tensor) -> torch.Tensor | None:
+        """Pooled backbone features (B,C) -> each scene tag's probability (B,T); None
+        without a scene head."""
+        if self.tagger is None:
+            return None
+        return torch.sigmoid(self.tagger(features.to(self.tagger.weight.dtype)).float())
 
     def initial_state(self, summary: torch.Tensor) -> State:
         b, layers, h = len(summary), self.config.num_layers, self.config.hidden_size
@@ -168,7 +182,11 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def checkpoint_version(path: Path) -> str:
-    """A model version that changes whenever the checkpoint's bytes do."""
+    """A model version that changes whenever the checkpoint's bytes do: a registry
+    version's name, else the file's stem and the start of its hash."""
+    registered = version_of(Path(path))
+    if registered:
+        return registered
     return f"{Path(path).stem}-{hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]}"
 
 

@@ -3,6 +3,11 @@
     rules = load_rules(Path("models/caption/safety.yaml"))
     rules.match("the baby is crawling near the stairs", score=0.8, when=datetime.now())
     -> [Hazard(rule="stairs", kind="near_stairs", severity="urgent", ...)]
+    rules.match_tags({"near_stairs"}, caption, when=...)   # the scene head's tags
+
+A rule may also name scene tags (`tags`): a captioner with a scene head (taught by the
+family's labels) then raises the rule's hazard from those tags too, a second signal
+beside the words; the rule file stays the one owner of each hazard's kind and severity.
 
 The file format is described at the top of safety.yaml. A pattern is negated when a
 negation cue appears before it in the same clause; clauses end at punctuation and at
@@ -61,6 +66,7 @@ class Rule:
     min_confidence: float
     during: Period | None = None
     negatable: bool = True
+    tags: tuple[str, ...] = ()  # scene tags that raise this rule's hazard
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,19 @@ class RuleSet:
             found = self._find(rule, text)
             if found is not None:
                 hazards.append(Hazard(rule.name, rule.kind, rule.severity, caption, score, found))
+        return hazards
+
+    def match_tags(self, tags: set[str] | frozenset[str], caption: str = "",
+                   when: datetime | time | None = None) -> list[Hazard]:
+        """Every rule one of the frame's scene `tags` names (one hazard per rule)."""
+        moment = when.time() if isinstance(when, datetime) else when
+        hazards = []
+        for rule in self.rules:
+            if rule.during and (moment is None or not rule.during.contains(moment)):
+                continue
+            named = sorted(set(rule.tags) & set(tags))
+            if named:
+                hazards.append(Hazard(rule.name, rule.kind, rule.severity, caption, 1.0, f"tag {named[0]}"))
         return hazards
 
     def _find(self, rule: Rule, text: str) -> str | None:
@@ -113,7 +132,8 @@ def _rule(raw: Any, number: int, periods: dict[str, Period], floor: float) -> Ru
     where = f"rule {name!r}" if isinstance(name, str) and name else f"rule #{number}"
     if not isinstance(raw, dict):
         raise RuleError(f"{where}: must be a mapping with name, kind, severity, patterns")
-    unknown = set(raw) - {"name", "kind", "severity", "patterns", "min_confidence", "during", "negatable"}
+    unknown = set(raw) - {"name", "kind", "severity", "patterns", "min_confidence", "during", "negatable",
+                          "tags"}
     if unknown:
         raise RuleError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     if not isinstance(name, str) or not name:
@@ -144,8 +164,11 @@ def _rule(raw: Any, number: int, periods: dict[str, Period], floor: float) -> Ru
     negatable = raw.get("negatable", True)
     if not isinstance(negatable, bool):
         raise RuleError(f"{where}: field 'negatable' must be true or false, got {negatable!r}")
+    tags = raw.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) and _KIND.match(t) for t in tags):
+        raise RuleError(f"{where}: field 'tags' must be a list of snake_case scene tags, got {tags!r}")
     return Rule(name, kind, raw["severity"], tuple(compiled), float(confidence),
-                periods[during] if during is not None else None, negatable)
+                periods[during] if during is not None else None, negatable, tuple(tags))
 
 
 def parse_rules(raw: Any, source: str = "rules") -> RuleSet:

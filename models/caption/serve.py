@@ -4,7 +4,8 @@ When mood and caption use the same frozen backbone weights at the same image siz
 (`shares_backbone`), the vision worker runs the backbone once per batch and hands the
 feature map to `describe_features`; otherwise `describe_paths` runs its own pass. Each
 caption carries the frame's novelty against the images the captioner was trained on,
-scored on the same feature map (models/familiarity.py).
+scored on the same feature map (models/familiarity.py), and the scene tags its scene
+head sees, when it has one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from torch import nn
 
 from models.caption.decoding import Decoded, decode
 from models.caption.model import default_device, load_model
+from models.caption.tagging import tags_of
 from models.familiarity import pooled
 from models.images import DataError, open_rgb
 from models.transforms import eval_transform
@@ -32,6 +34,7 @@ class Caption:
     path: Path | None = None
     novelty: float | None = None  # distance to the training images; None: the model has no statistics
     familiar: bool = False  # novelty within the threshold set at training time
+    tags: tuple[str, ...] = ()  # scene tags the scene head sees (none without a head)
 
 
 @dataclass(frozen=True)
@@ -63,17 +66,15 @@ class Captioner:
             torch.equal(ours[k].cpu(), theirs[k].cpu()) for k in ours)
 
     def _captions(self, decoded: list[Decoded], paths: Sequence[Path | None],
-                  novelty: list[float] | None) -> list[Caption]:
+                  features: torch.Tensor) -> list[Caption]:
+        """Decoded words and the frames' pooled features (B,C) -> captions with novelty and tags."""
         known = self.model.familiarity
-        scores: list[float | None] = list(novelty) if novelty is not None else [None] * len(decoded)
+        scores: list[float | None] = (known.scores(features).tolist() if known is not None
+                                      else [None] * len(decoded))
+        tags = tags_of(self.model, features.to(self.device))
         return [Caption(d.text, d.log_prob, d.confidence, self.version, p, n,
-                        known is not None and n is not None and known.familiar(n))
-                for d, p, n in zip(decoded, paths, scores, strict=True)]
-
-    def novelty(self, features: torch.Tensor) -> list[float] | None:
-        """Pooled backbone features (B,C) -> each frame's novelty, or None without statistics."""
-        known = self.model.familiarity
-        return known.scores(features).tolist() if known is not None else None
+                        known is not None and n is not None and known.familiar(n), t)
+                for d, p, n, t in zip(decoded, paths, scores, tags, strict=True)]
 
     @torch.inference_mode()
     def describe_features(self, feature_map: torch.Tensor,
@@ -82,7 +83,7 @@ class Captioner:
         with torch.autocast(self.device.type, enabled=self.device.type == "cuda"):
             encoded = self.model.caption_features(feature_map.to(self.device))
             decoded = decode(self.model, encoded, self.beam_size, self.length_penalty)
-        return self._captions(decoded, paths or [None] * len(decoded), self.novelty(pooled(feature_map)))
+        return self._captions(decoded, paths or [None] * len(decoded), pooled(feature_map))
 
     @torch.inference_mode()
     def describe_images(self, images: torch.Tensor,

@@ -5,7 +5,8 @@
 With a frozen backbone its feature maps are computed once and cached, so an epoch only
 runs the projection and the LSTM. The best epoch's checkpoint then gets the familiarity
 statistics of the training images (models/familiarity.py: the bank from the training
-split, the threshold from the validation split). `out_dir` receives best.pt (the checkpoint to serve),
+split, the threshold from the validation split) and, when the images carry scene tags,
+its multi-label scene head (models/caption/tagging.py). `out_dir` receives best.pt (the checkpoint to serve),
 last.pt (to resume: model, optimiser, schedule, history), vocab.json, split.json,
 history.json, history.png, metrics.json and test_captions.json (image, caption, confidence).
 """
@@ -33,8 +34,9 @@ from models.caption.data import CaptionedImage, CaptionPairs, collate, load_capt
 from models.caption.decoding import decode
 from models.caption.evaluation import bleu_scores
 from models.caption.model import CaptionNet, Encoded, build_model, default_device, save_model
+from models.caption.tagging import fit_tagger, targets
 from models.caption.vocab import Vocab
-from models.familiarity import Familiarity, FamiliarityConfig, pooled
+from models.familiarity import FamiliarityConfig, pooled
 from models.transforms import eval_transform
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
@@ -139,11 +141,10 @@ def backbone_features(model: CaptionNet, samples: Sequence[CaptionedImage], batc
     return torch.cat(maps)
 
 
-def fit_familiarity(model: CaptionNet, split: Any, cached: dict[str, torch.Tensor | None],
-                    settings: FamiliarityConfig) -> tuple[Familiarity, torch.Tensor | None]:
-    """The familiarity of the served model: its pooled backbone features of the training
-    images (the bank) and a threshold from the validation images; cached feature maps are
-    reused when the backbone stayed frozen. Also returns the test images' pooled features."""
+def pooled_parts(model: CaptionNet, split: Any, cached: dict[str, torch.Tensor | None]
+                 ) -> dict[str, torch.Tensor]:
+    """The served model's pooled backbone features (N,C) of the train, val and test images;
+    cached feature maps are reused when the backbone stayed frozen."""
     def features(part: str) -> torch.Tensor:
         samples = getattr(split, part)
         maps = cached.get(part)
@@ -151,8 +152,23 @@ def fit_familiarity(model: CaptionNet, split: Any, cached: dict[str, torch.Tenso
             maps = backbone_features(model, samples) if samples else None
         return pooled(maps) if maps is not None else torch.zeros(0, model.project.in_features)
 
-    fitted = familiarity.fit(features("train"), features("val"), settings)
-    return fitted, features("test") if split.test else None
+    return {part: features(part) for part in ("train", "val", "test")}
+
+
+def finish(model: CaptionNet, split: Any, parts: dict[str, torch.Tensor],
+           settings: FamiliarityConfig) -> dict[str, Any]:
+    """What the best epoch's model learns after the captions: its familiarity (the bank
+    from the training images, the threshold from the validation images) and, with scene
+    tags, its scene head; returns what to add to its metrics."""
+    groups = [s.session or str(s.path) for s in split.train]
+    model.familiarity = familiarity.fit(parts["train"], parts["val"], settings, groups)
+    found: dict[str, Any] = {"familiarity": {**model.familiarity.describe(), "familiar_held_out": (
+        familiarity.share_familiar(model.familiarity, parts["test"]) if split.test else None)}}
+    if model.config.tags:
+        tags = model.config.tags
+        found["tags"] = fit_tagger(model, parts["train"], targets(split.train, tags), parts["val"],
+                                   targets(split.val, tags), seed=0)
+    return found
 
 
 def _optimizer(model: CaptionNet, train: TrainConfig, steps: int) -> tuple[torch.optim.Optimizer, Any]:
@@ -213,7 +229,7 @@ def main(args: TrainArgs, console: Console | None = None) -> dict[str, Any]:
             task = progress.add_task("backbone features (once)", total=images)
             feats = {part: backbone_features(model, getattr(split, part),
                                              on_batch=lambda n: progress.advance(task, n))
-                     for part in ("train", "val", "test")}
+                     if getattr(split, part) else None for part in ("train", "val", "test")}
             progress.remove_task(task)
             pairs = CaptionPairs(split.train, vocab, feats["train"], max_length=config.max_length)
         else:
@@ -277,21 +293,22 @@ def main(args: TrainArgs, console: Console | None = None) -> dict[str, Any]:
 
     best_model = load_model(out / "best.pt", device, weights_dir=args.weights_dir)
     reused = feats if config.freeze_backbone else {}
-    known, test_features = fit_familiarity(best_model, split, reused, args.familiarity)
-    described = {**known.describe(), "familiar_held_out": (
-        familiarity.share_familiar(known, test_features) if test_features is not None else None)}
-    familiarity.attach(out / "best.pt", known, {"familiarity": described})
+    learnt = finish(best_model, split, pooled_parts(best_model, split, reused), args.familiarity)
+    kept = torch.load(out / "best.pt", map_location="cpu", weights_only=True)
+    save_model(best_model, out / "best.pt", train=kept.get("train"), metrics={**kept["metrics"], **learnt})
     best_model = load_model(out / "best.pt", device, weights_dir=args.weights_dir)
-    test = evaluate(best_model, split.test, feats["test"])
-    metrics = {"split": "test", "images": len(split.test), **{k: v for k, v in test.items()
-                                                             if k.startswith("bleu")},
+    scored = "test" if split.test else "val"  # no test split: the family keeps its own aside
+    held_out = getattr(split, scored)
+    test = evaluate(best_model, held_out, feats[scored])
+    metrics = {"split": scored, "images": len(held_out), **{k: v for k, v in test.items()
+                                                           if k.startswith("bleu")},
                "epochs": len(history), "best_val_bleu4": best, "vocab_size": len(vocab),
                "train_images": len(split.train), "checkpoint": str(out / "best.pt"),
-               "model_version": best_model.version, "familiarity": described}
+               "model_version": best_model.version, **learnt}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     (out / "test_captions.json").write_text(json.dumps(
         [{"image": str(s.path), "caption": c, "confidence": p}
-         for s, c, p in zip(split.test, test["captions"], test["confidences"], strict=True)], indent=1))
+         for s, c, p in zip(held_out, test["captions"], test["confidences"], strict=True)], indent=1))
     return metrics
 
 

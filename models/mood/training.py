@@ -270,7 +270,7 @@ def fit_familiarity(model: MoodNet, train: Sequence[Sample], held_out: Sequence[
     bank, _ = extract_features(model, make_loader(train, classes, config, size, train=False), precision)
     held = (extract_features(model, make_loader(held_out, classes, config, size, train=False),
                              precision)[0] if held_out else torch.zeros(0, bank.shape[1]))
-    return familiarity.fit(bank, held, settings)
+    return familiarity.fit(bank, held, settings, [s.group("session") for s in train])
 
 
 def main(args: TrainArgs, console: Console | None = None) -> dict[str, Any]:

@@ -83,6 +83,8 @@ GOOD = {"name": "stairs", "kind": "near_stairs", "severity": "urgent", "patterns
     ({"min_confidence": 1.5}, r"rule 'stairs': field 'min_confidence'"),
     ({"during": "teatime"}, r"rule 'stairs': field 'during' names 'teatime'"),
     ({"negatable": "maybe"}, r"rule 'stairs': field 'negatable'"),
+    ({"tags": "near_stairs"}, r"rule 'stairs': field 'tags'"),
+    ({"tags": ["Near Stairs"]}, r"rule 'stairs': field 'tags'"),
     ({"colour": "red"}, r"rule 'stairs': unknown field\(s\) colour"),
     ({"name": ""}, r"rule #1: field 'name'"),
 ])
@@ -110,3 +112,14 @@ def test_unreadable_file(tmp_path: Path) -> None:
         load_rules(tmp_path / "rules.yaml")
     with pytest.raises(RuleError, match="expected a mapping"):
         parse_rules(["not", "a", "mapping"])
+
+
+def test_scene_tags_raise_the_hazards_of_the_rules_that_name_them() -> None:
+    rules = RULES
+    kinds = {h.kind for h in rules.match_tags({"on_floor", "near_stairs"}, "a baby on the floor", time(12))}
+    assert kinds == {"near_stairs"}
+    assert {h.kind for h in rules.match_tags({"climbing"}, "", time(12))} == {"climbing", "out_of_cot"}
+    assert rules.match_tags({"cot_empty"}, "", time(12)) == []  # the empty cot is a night rule
+    (night,) = rules.match_tags({"cot_empty"}, "", time(23))
+    assert (night.kind, night.matched) == ("no_baby_at_night", "tag cot_empty")
+    assert rules.match_tags({"held", "in_cot", "other_adult"}, "", time(12)) == []

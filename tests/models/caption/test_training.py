@@ -61,7 +61,9 @@ def test_run_folder_has_everything_to_serve_and_inspect(trained_run: TrainedRun)
     checkpoint = torch.load(out / "best.pt", weights_only=True)
     known = checkpoint["familiarity"]
     assert known["bank"].shape == (len(trained_run.split["train"]), 1280)
-    assert known["held_out"] == len(trained_run.split["val"]) and known["threshold"] > 0
+    # the validation images, and each training room scored against the others
+    assert known["held_out"] == len(trained_run.split["val"]) + len(trained_run.split["train"])
+    assert known["calibration"] == "held-out and leave-one-group-out" and known["threshold"] > 0
     assert trained_run.model.familiarity is not None
     metrics = trained_run.metrics["familiarity"]
     assert metrics["familiar_held_out"] >= 0.9 and metrics["percentile"] == 99.0
