@@ -24,11 +24,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 RGB = tuple[int, int, int]
+# papered: another family's nursery, which the demo models never saw: striped wallpaper,
+# a wooden floor, a cheap wide lens under a warm lamp
+Style = Literal["cartoon", "papered"]
 SCENES = ("sleeping", "awake", "sitting", "crawling", "standing", "climbing", "empty", "held")
 # The moods a scene can show; the first is the one drawn when none is asked for. Nobody
 # is in an empty cot, so it shows no mood.
@@ -36,6 +40,12 @@ MOODS_IN: dict[str, tuple[str, ...]] = {
     "sleeping": ("sleep",), "awake": ("happy", "upset"), "sitting": ("happy", "upset"),
     "crawling": ("happy",), "standing": ("happy",), "climbing": ("happy", "upset"),
     "empty": (), "held": ("feed", "happy", "upset"),
+}
+# The scene tags (services/settings: teach.tags) a caregiver would give each scene.
+TAGS_OF: dict[str, tuple[str, ...]] = {
+    "sleeping": ("in_cot",), "awake": ("in_cot",), "sitting": ("on_floor",),
+    "crawling": ("on_floor", "near_stairs"), "standing": ("at_window",), "climbing": ("climbing",),
+    "empty": ("cot_empty",), "held": ("held",),
 }
 SKIN = [(255, 224, 196), (241, 194, 157), (224, 172, 125), (198, 134, 92), (141, 90, 56)]
 BABY, COT = ("the baby", "a baby", "the infant"), ("cot", "crib")
@@ -296,9 +306,9 @@ def _parent(c: _Canvas, x: float, holding: bool, baby_r: float, mood: str) -> No
 
 
 def render_scene(scene: str, size: int, room: Room, rng: random.Random, night: bool = False,
-                 mood: str | None = None) -> Image.Image:
+                 mood: str | None = None, style: Style = "cartoon") -> Image.Image:
     """One RGB frame of `size` pixels showing `scene` in `room`, the baby with `mood`
-    (one of MOODS_IN[scene]; None or "": the scene's first)."""
+    (one of MOODS_IN[scene]; None or "": the scene's first), through a camera of `style`."""
     if scene not in SCENES:
         raise ValueError(f"the generator draws {', '.join(SCENES)}, not {scene!r}")
     allowed = MOODS_IN[scene]
@@ -307,7 +317,11 @@ def render_scene(scene: str, size: int, room: Room, rng: random.Random, night: b
     elif mood not in allowed:
         raise ValueError(f"a {scene} scene shows {', '.join(allowed) or 'no mood'}, not {mood!r}")
     c = _Canvas(size * 2, room, rng)  # drawn at twice the size, then downsampled
+    if style == "papered":
+        _wallpaper(c)
     _floor(c)
+    if style == "papered":
+        _planks(c)
     side = rng.random() < 0.5  # True: the scene's main furniture on the left
     main_x = rng.uniform(0.3, 0.4) if side else rng.uniform(0.6, 0.7)
     other_x = 1 - main_x + rng.uniform(-0.05, 0.05)
@@ -342,7 +356,8 @@ def render_scene(scene: str, size: int, room: Room, rng: random.Random, night: b
         _parent(c, main_x if scene == "held" else other_x, scene == "held", r, mood)
     if scene != "sitting" and rng.random() < 0.4:
         _toys(c, rng.randint(1, 2))
-    return _camera(c.image.resize((size, size), Image.Resampling.LANCZOS), rng, night)
+    picture = _camera(c.image.resize((size, size), Image.Resampling.LANCZOS), rng, night)
+    return _warm_lens(picture) if style == "papered" else picture
 
 
 def _camera(image: Image.Image, rng: random.Random, night: bool) -> Image.Image:
@@ -370,9 +385,48 @@ def pick_mood(scene: str, rng: random.Random) -> str:
     return rng.choices(moods, weights=[2] + [1] * (len(moods) - 1))[0]
 
 
+def _wallpaper(c: _Canvas) -> None:
+    """Striped and flowered wallpaper over the whole wall."""
+    light = _jitter(c.room.wall, c.rng, 20)
+    dark = (int(light[0] * 0.45), int(light[1] * 0.45), int(light[2] * 0.5))
+    stripe = c.rng.uniform(0.03, 0.05)
+    x = 0.0
+    while x < 1:
+        c.box(x, 0, x + stripe / 2, c.horizon, dark)
+        for y in range(int(c.horizon / stripe)):
+            c.oval(x + stripe * 0.75, (y + 0.5) * stripe, stripe * 0.18, stripe * 0.18, light)
+        x += stripe
+
+
+def _planks(c: _Canvas) -> None:
+    """A wooden floor: planks and their seams, over the floor colour (the rug stays)."""
+    seam = tuple(int(v * 0.55) for v in c.room.floor)
+    y, gap = c.horizon, c.rng.uniform(0.035, 0.05)
+    while y < 1:
+        c.line([(0, y), (1, y)], seam, 0.004)  # type: ignore[arg-type]
+        y += gap
+        gap *= 1.12  # nearer planks look wider
+
+
+def _warm_lens(image: Image.Image) -> Image.Image:
+    """A cheap wide lens under a warm lamp: barrel distortion, orange cast, dark corners."""
+    pixels = np.asarray(image, dtype=np.float32)
+    h, w, _ = pixels.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    u, v = (xx - w / 2) / (w / 2), (yy - h / 2) / (h / 2)  # -1..1
+    r2 = u * u + v * v
+    bend = 1 - 0.18 * r2  # sample nearer the centre towards the edges: a fish-eye bulge
+    sx = np.clip((u * bend + 1) * w / 2, 0, w - 1).astype(int)
+    sy = np.clip((v * bend + 1) * h / 2, 0, h - 1).astype(int)
+    pixels = pixels[sy, sx]
+    falloff = (1 - 0.5 * r2 / 2)[..., None]
+    warm = np.array([1.08, 1.0, 0.88], dtype=np.float32)
+    return Image.fromarray(np.clip(pixels * warm * falloff, 0, 255).astype(np.uint8))
+
+
 def synthesize(
     out_dir: Path, *, images: int = 700, sessions: int = 35, size: int = 176, seed: int = 0,
-    scenes: Sequence[str] = SCENES, on_image: Callable[[], None] | None = None,
+    scenes: Sequence[str] = SCENES, on_image: Callable[[], None] | None = None, style: Style = "cartoon",
 ) -> Path:
     """Write out_dir/<session>/<n>.jpg, out_dir/captions.csv
     (`image,caption,session,scene,captured_at,mood`, one row per caption) and
@@ -391,8 +445,8 @@ def synthesize(
         (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
         night = not 7 <= when.hour < 19
         mood = pick_mood(scene, rng)
-        render_scene(scene, size, room, rng, night, mood).save(out_dir / relative,
-                                                               quality=rng.randint(70, 95))
+        render_scene(scene, size, room, rng, night, mood, style).save(out_dir / relative,
+                                                                      quality=rng.randint(70, 95))
         records.append(SceneImage(relative.as_posix(), scene, room.name, when,
                                   captions_for(scene, rng), mood))
         if on_image:

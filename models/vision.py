@@ -23,6 +23,7 @@ from models.caption.serve import Caption, Captioner, CaptionFailure
 from models.familiarity import pooled
 from models.mood.demo import demo_path as mood_demo_path
 from models.mood.serve import MoodFailure, MoodPredictor, MoodResult
+from models.registry import serving
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,17 @@ class FrameAnalysis:
 
 
 def hazards(analysis: FrameAnalysis, rules: RuleSet, when: datetime | None = None) -> list[Hazard]:
-    """The safety rules the frame's caption triggers at local time `when`; none from a
-    frame without a caption or one the captioner found unfamiliar."""
+    """The safety rules the frame's caption or its scene tags trigger at local time
+    `when`, one hazard per kind; none from a frame without a caption or one the
+    captioner found unfamiliar."""
     caption = analysis.caption
     if not isinstance(caption, Caption) or not caption.familiar:
         return []
-    return rules.match(caption.text, caption.confidence, when)
+    found: dict[str, Hazard] = {}
+    for hazard in [*rules.match(caption.text, caption.confidence, when),
+                   *rules.match_tags(set(caption.tags), caption.text, when)]:
+        found.setdefault(hazard.kind, hazard)  # the words first, then the tags
+    return list(found.values())
 
 
 class SceneAnalyser:
@@ -101,15 +107,21 @@ def resolve_device(setting: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def served_checkpoints(models_dir: Path, mood_checkpoint: Path | None = None,
+                       caption_checkpoint: Path | None = None) -> tuple[Path, Path]:
+    """The mood and caption checkpoints that serve: pinned ones, else the registry's
+    current versions, else the demo models (models/registry.py)."""
+    return (serving(models_dir, "mood", mood_checkpoint, mood_demo_path(models_dir)),
+            serving(models_dir, "caption", caption_checkpoint, caption_demo_path(models_dir)))
+
+
 def load_analyser(models_dir: Path, mood_checkpoint: Path | None = None,
                   caption_checkpoint: Path | None = None, *, device: str = "auto",
                   beam_size: int = 3, max_batch: int = 16) -> SceneAnalyser:
-    """The served models: the given checkpoints, else the demo ones under `models_dir`
-    (the captioner only when its demo exists)."""
+    """The served models (`served_checkpoints`; the captioner only when one exists)."""
     device = resolve_device(device)
-    mood = MoodPredictor(mood_checkpoint or mood_demo_path(models_dir), device,
-                         weights_dir=models_dir, max_batch=max_batch)
-    checkpoint = caption_checkpoint or caption_demo_path(models_dir)
+    mood_path, checkpoint = served_checkpoints(models_dir, mood_checkpoint, caption_checkpoint)
+    mood = MoodPredictor(mood_path, device, weights_dir=models_dir, max_batch=max_batch)
     captioner = None
     if checkpoint.is_file() or caption_checkpoint:
         captioner = Captioner(checkpoint, device, weights_dir=models_dir, beam_size=beam_size,

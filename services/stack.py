@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -167,6 +168,16 @@ class Stack:
                 ("speech", c.speech_concurrency),
             )
         ]
+        # Training: one process at low CPU priority, so the camera and the voice go first,
+        # with its own beat that checks whether a retraining run is due.
+        nice = ["nice", "-n", "15"] if shutil.which("nice") else []
+        parts.append(Part(
+            "worker-training",
+            [*nice, python, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "training",
+             "-n", "training@%h", "--concurrency", "1", "--pool", "prefork", "--loglevel", "INFO",
+             "-B", "-s", str(self.settings.run_dir / "celerybeat-schedule")],
+            logs / "worker-training.log", env,
+        ))
         for name in ("timeline", "alerts", "delivery"):  # bus consumers; one alerts engine
             parts.append(Part(name, [python, "-m", f"services.{name}"], logs / f"{name}.log", env))
         parts.append(Part("camera", [python, "-m", "services.camera"], logs / "camera.log", env))
@@ -188,6 +199,7 @@ class Stack:
 
     def start(self) -> None:
         self.settings.log_dir.mkdir(parents=True, exist_ok=True)
+        self.settings.run_dir.mkdir(parents=True, exist_ok=True)  # the training beat's schedule lives here
         self.parts = self.plan()
         for part in self.parts:
             part.start()

@@ -1,4 +1,4 @@
-"""The Celery app: Redis broker and backend, three queues, at-least-once delivery.
+"""The Celery app: Redis broker and backend, four queues, at-least-once delivery.
 
 Workers start with `celery -A workers.celery_app worker -Q vision` (`cradle up` does it).
 The module-level `app` reads its configuration from Cradle's settings lazily, on first
@@ -15,8 +15,8 @@ from kombu import Queue
 
 from services.settings import Settings, get_settings
 
-QUEUES = ("default", "vision", "speech")
-TASK_MODULES = ["workers.health", "workers.vision", "workers.speech"]
+QUEUES = ("default", "vision", "speech", "training")
+TASK_MODULES = ["workers.health", "workers.vision", "workers.speech", "workers.training"]
 
 
 def celery_config(settings: Settings, redis_url: str) -> dict[str, Any]:
@@ -34,7 +34,13 @@ def celery_config(settings: Settings, redis_url: str) -> dict[str, Any]:
         "task_routes": {
             "workers.vision.*": {"queue": "vision"},
             "workers.speech.*": {"queue": "speech"},
+            "workers.training.*": {"queue": "training"},
         },
+        # The training worker's own beat (`worker -B`): is a retraining run due?
+        # A check that waited behind a long run is stale: it expires rather than piles up.
+        "beat_schedule": {"consider-training": {"task": "workers.training.consider",
+                                                "schedule": settings.teach.check_every_s,
+                                                "options": {"expires": settings.teach.check_every_s}}},
         # At least once: acknowledge after the task ran, requeue when the worker process
         # died under it (SIGKILL, out of memory); tasks are idempotent by their inputs.
         "task_acks_late": True,

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from models.caption.rules import DEFAULT_RULES, RuleSet, load_rules
 from models.caption.serve import Caption
 from models.mood.serve import MoodFailure
-from models.vision import FrameAnalysis, SceneAnalyser, hazards, load_analyser
+from models.vision import FrameAnalysis, SceneAnalyser, hazards, load_analyser, served_checkpoints
 from services.bus.events import (
     CaptionObserved,
     Event,
@@ -62,21 +62,42 @@ def frame_file(frames_dir: Path, relative: str) -> Path | None:
 class VisionModels:
     analyser: SceneAnalyser
     rules: RuleSet
+    checkpoints: tuple[Path, Path]  # the mood and caption checkpoints it serves
+
+
+def serving(settings: Settings) -> tuple[Path, Path]:
+    models = settings.models
+    return served_checkpoints(settings.models_dir, models.mood_checkpoint, models.caption_checkpoint)
 
 
 def load_vision(settings: Settings) -> VisionModels:
     models = settings.models
-    analyser = load_analyser(settings.models_dir, models.mood_checkpoint, models.caption_checkpoint,
-                             device=models.device, beam_size=models.caption_beam,
-                             max_batch=models.vision_batch)
-    return VisionModels(analyser, load_rules(models.safety_rules or DEFAULT_RULES))
+    checkpoints = serving(settings)
+    analyser = load_analyser(settings.models_dir, *checkpoints, device=models.device,
+                             beam_size=models.caption_beam, max_batch=models.vision_batch)
+    return VisionModels(analyser, load_rules(models.safety_rules or DEFAULT_RULES), checkpoints)
 
 
 class VisionTask(ModelTask):
+    """Loads the serving models on first use, and again when the registry promotes or
+    rolls back a version: each task checks which checkpoints serve (two small files),
+    so the next batch after a promotion is analysed by the new models, no task is lost
+    or repeated, and no worker restarts."""
+
     abstract = True
 
     def load_model(self) -> VisionModels:
         return load_vision(self.settings)
+
+    @property
+    def model(self) -> VisionModels:
+        loaded: VisionModels = super().model
+        wanted = serving(self.settings)
+        if loaded.checkpoints != wanted:
+            with self._lock:
+                log.info("serving new vision models: %s, %s", *wanted)
+                self.__dict__["_model"] = loaded = load_vision(self.settings)
+        return loaded
 
 
 def parse_frames(frames: Any) -> list[FrameCaptured]:
@@ -109,7 +130,8 @@ def frame_events(
             CaptionObserved(
                 id=stable_id("caption", frame.frame_id, caption.model_version), text=caption.text,
                 score=min(1.0, max(0.0, caption.confidence)), model_version=caption.model_version,
-                novelty=_bounded(caption.novelty), familiar=caption.familiar, **where,
+                novelty=_bounded(caption.novelty), familiar=caption.familiar, tags=list(caption.tags),
+                **where,
             )
         )
         when = settings.alerts.local(frame.captured_at)
@@ -117,8 +139,8 @@ def frame_events(
             events.append(
                 HazardDetected(
                     id=stable_id("hazard", frame.frame_id, hazard.rule, caption.model_version),
-                    kind=hazard.kind, severity=hazard.severity,
-                    caption=caption.text, rule=hazard.rule, **where,
+                    kind=hazard.kind, severity=hazard.severity, caption=caption.text, rule=hazard.rule,
+                    model_version=caption.model_version, **where,
                 )
             )
     return events

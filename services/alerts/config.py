@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 Severity = Literal["info", "warning", "urgent"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "urgent": 2}
-KINDS = ("upset", "woke", "hazard", "no_baby_at_night", "camera_offline", "unfamiliar_view")
+KINDS = ("upset", "woke", "hazard", "no_baby_at_night", "camera_offline", "unfamiliar_view", "model_promoted")
 
 
 class AlertRules(BaseModel):
@@ -60,7 +60,7 @@ class AlertRules(BaseModel):
     )
     severities: dict[str, Severity] = Field(
         default={"upset": "warning", "woke": "info", "no_baby_at_night": "urgent",
-                 "camera_offline": "warning", "unfamiliar_view": "info"},
+                 "camera_offline": "warning", "unfamiliar_view": "info", "model_promoted": "info"},
         description="Severity per kind; a hazard takes the severity of its caption rule.",
     )
     cooldown_s: int = Field(

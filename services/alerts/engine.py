@@ -31,6 +31,7 @@ from services.bus.events import (
     CaptionObserved,
     Event,
     HazardDetected,
+    ModelPromoted,
     MoodObserved,
     utcnow,
 )
@@ -38,7 +39,7 @@ from services.bus.streams import Delivery
 from services.settings.sections import BusSettings
 
 log = logging.getLogger(__name__)
-WATCHED = (MoodObserved, CaptionObserved, HazardDetected, CameraOffline)
+WATCHED = (MoodObserved, CaptionObserved, HazardDetected, CameraOffline, ModelPromoted)
 MEMORY_TTL_S = 2 * 24 * 3600  # a child unseen for two days starts afresh
 
 

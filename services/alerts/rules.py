@@ -31,6 +31,7 @@ from services.bus.events import (
     Event,
     FrameCaptured,
     HazardDetected,
+    ModelPromoted,
     MoodObserved,
 )
 from services.timeline.runs import Observation, Run, RunSettings, RunTracker
@@ -133,6 +134,11 @@ def _findings(memory: Memory, event: Event, rules: AlertRules, rooms: Mapping[st
         return _on_view(memory, event, rules, rooms) + _on_mood(memory, event, rules)
     if isinstance(event, CaptionObserved):
         return _on_view(memory, event, rules, rooms)
+    if isinstance(event, ModelPromoted):
+        what = "mood model" if event.family == "mood" else "scene model (captions and hazards)"
+        reason = f"Cradle has learnt more of your nursery: a new {what} is in use ({event.why})."
+        return [Finding("model_promoted", f"model_promoted:{event.version}", event.child,
+                        rules.severity("model_promoted", "info"), reason, event.occurred_at)]
     if isinstance(event, HazardDetected):
         return _on_hazard(memory, event, rules)
     if isinstance(event, CameraOffline):

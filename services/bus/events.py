@@ -98,6 +98,8 @@ class CaptionObserved(Event):
     model_version: str
     novelty: float | None = _novelty()
     familiar: bool = _familiar()
+    tags: list[str] = Field(default_factory=list, max_length=32,
+                            description="Scene tags the captioner's scene head sees (none without one).")
 
 
 class HazardDetected(Event):
@@ -109,6 +111,7 @@ class HazardDetected(Event):
     severity: Literal["info", "warning", "urgent"]
     caption: str
     rule: str
+    model_version: str = Field(default="", description="The captioner version that saw it.")
 
 
 class FrameFailed(Event):
@@ -196,6 +199,17 @@ class CameraOffline(Event):
     error: str = Field(default="", max_length=500)
 
 
+class ModelPromoted(Event):
+    """A model the family taught passed the promotion gate and serves from now on."""
+
+    type: Literal["model.promoted"] = "model.promoted"
+    family: Literal["mood", "caption"]
+    version: str
+    previous: str | None = Field(default=None, description="What served before (None: the demo model).")
+    why: str = Field(max_length=500, description="The gate's reason, in words.")
+    child: str = Field(description="The child whose labels taught it most (alerts are about a child).")
+
+
 AnyEvent = Annotated[
     FrameCaptured
     | MoodObserved
@@ -208,7 +222,8 @@ AnyEvent = Annotated[
     | AlertDelivered
     | AlertUndelivered
     | AlertEscalated
-    | CameraOffline,
+    | CameraOffline
+    | ModelPromoted,
     Field(discriminator="type"),
 ]
 _adapter: TypeAdapter[Any] = TypeAdapter(AnyEvent)
@@ -217,7 +232,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         FrameCaptured, MoodObserved, CaptionObserved, HazardDetected, FrameFailed,
         SpeechTranscribed, AlertRaised, AlertAcknowledged, AlertDelivered, AlertUndelivered,
-        AlertEscalated, CameraOffline,
+        AlertEscalated, CameraOffline, ModelPromoted,
     )
 }
 

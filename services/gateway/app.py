@@ -27,6 +27,7 @@ from services.gateway.routes import (
     me,
     metrics,
     push,
+    teach,
     timeline,
     voice,
 )
@@ -69,7 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     install(app, app.state.metrics)
     for router in (health.router, me.router, metrics.router, chat.router, voice.router, alerts.router,
-                   timeline.router, frames.router, push.router, games.router, labels.router):
+                   timeline.router, frames.router, push.router, games.router, labels.router,
+                   teach.router):
         app.include_router(router)
     _add_docs(app, public=settings.gateway.public_docs)
     mount_web_app(app)

@@ -146,3 +146,15 @@ def test_an_unfamiliar_view_is_one_notice_and_its_crying_no_alert(client: redis.
     assert raised.severity == "info" and "nursery camera" in raised.reason
     record = AlertStore(client).get(raised.alert_id)
     assert record is not None and record.camera == "cot" and record.state == "raised"
+
+
+def test_a_promoted_model_is_an_info_notice(client: redis.Redis) -> None:
+    from services.bus.events import ModelPromoted
+
+    promoted = ModelPromoted(family="mood", version="mood-20261201-030000-abcdef12", child="Mia",
+                             why="accuracy 82% on your held-out pictures, against 0%", occurred_at=DAY)
+    run(client, Clock(DAY), [promoted, promoted.model_copy(update={"id": "again-" + promoted.id[:20]})])
+    (raised,) = published(client, "alert.raised")  # the same version twice: told once
+    assert isinstance(raised, AlertRaised) and (raised.kind, raised.severity) == ("model_promoted", "info")
+    assert raised.reason == ("Cradle has learnt more of your nursery: a new mood model is in use "
+                             "(accuracy 82% on your held-out pictures, against 0%).")

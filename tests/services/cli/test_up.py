@@ -70,8 +70,8 @@ def test_up_starts_the_stack_and_status_sees_it(tmp_path: Path) -> None:
         wait_for(lambda: cradle("status", env=env).returncode == 0, timeout=300, interval=1,
                  what="cradle status to report the stack up")
         status = cradle("status", env=env).stdout
-        for part in ("redis", "worker-default", "worker-vision", "worker-speech", "timeline", "alerts",
-                     "delivery", "camera", "actions", "rasa", "gateway"):
+        for part in ("redis", "worker-default", "worker-vision", "worker-speech", "worker-training",
+                     "timeline", "alerts", "delivery", "camera", "actions", "rasa", "gateway"):
             assert part in status
         assert "(embedded)" in status
         state = json.loads((tmp_path / "run" / "stack.json").read_text())
