@@ -38,6 +38,7 @@ from services.bus.events import CaptionObserved, FrameCaptured, MoodObserved, ut
 from services.delivery.channels import payload
 from services.delivery.feed import AlertFeed, SseChannel
 from services.gateway.app import create_app
+from services.labels import LabelStore
 from services.redis_runtime import free_port
 from services.settings import Settings
 from services.timeline.store import Timeline
@@ -435,8 +436,10 @@ def test_a_wrong_mood_is_corrected_by_keyboard_and_kept_for_training(
     tile = page.locator(f'article.frame[data-id="{upset_id}"]')
     expect(tile).to_contain_text(f"Marked happy by {stack.user}")
     expect(tile.get_by_role("button", name="Happy")).to_have_attribute("aria-pressed", "true")
-    kept = list((stack.settings.data_dir / "labels" / "happy").glob(f"*/{upset_id}.jpg"))
+    kept = list((stack.settings.data_dir / "labels" / "frames").glob(f"*/{upset_id}.jpg"))
     assert len(kept) == 1 and kept[0].stat().st_size > 0
+    label = LabelStore.of(stack.redis, stack.settings).get(upset_id)
+    assert label is not None and label.mood == "happy"
 
     expect(tile).to_be_focused()
     frames = page.locator("article.frame")
@@ -446,6 +449,26 @@ def test_a_wrong_mood_is_corrected_by_keyboard_and_kept_for_training(
     expect(after).to_be_focused()
     after.get_by_role("button", name="Asleep").tap()
     expect(frames.nth(order.index(upset_id) + 1)).to_contain_text("Marked asleep")
+
+    # Scene tags, several at once, and a label taken back; the panel counts them.
+    tile = page.locator(f'article.frame[data-id="{upset_id}"]')
+    tile.get_by_role("button", name="On the floor").click()
+    tile = page.locator(f'article.frame[data-id="{upset_id}"]')
+    expect(tile.get_by_role("button", name="On the floor")).to_have_attribute("aria-pressed", "true")
+    tile.get_by_role("button", name="Near the stairs").click()
+    tile = page.locator(f'article.frame[data-id="{upset_id}"]')
+    expect(tile).to_contain_text("Marked happy, on the floor, near the stairs")
+    label = LabelStore.of(stack.redis, stack.settings).get(upset_id)
+    assert label is not None and (label.mood, label.tags) == ("happy", ("on_floor", "near_stairs"))
+    status = page.locator("#teach-status")
+    expect(status).to_contain_text("2 pictures labelled over 1 day")
+    expect(status).to_contain_text("Near the stairs 1")
+    expect(status).to_contain_text("labels from at least two days")
+    expect(status.get_by_role("button", name="Train now")).to_be_visible()
+    assert_accessible(page, "labels-tagged")
+    tile.get_by_role("button", name="Remove label").click()
+    expect(page.locator(f'article.frame[data-id="{upset_id}"]')).to_contain_text("Cradle said upset")
+    assert LabelStore.of(stack.redis, stack.settings).get(upset_id) is None
     shutil.rmtree(stack.settings.data_dir / "labels")  # the next run starts clean
 
 
