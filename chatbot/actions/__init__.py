@@ -15,6 +15,10 @@ About a child (child.py):
     action_last_feed      when the last feed was and how long it lasted
     action_correct_mood   a caregiver's correction: the frames go to the labelled data
 
+Teaching (teach.py):
+    action_correct_scene     what the camera shows: the latest frames get scene tags
+    action_model_knowledge   how well Cradle knows the nursery, and what it still needs
+
 Alerts (alerts.py): action_alerts, action_acknowledge_alert, action_mute_alerts,
 action_unmute_alerts.
 
