@@ -11,6 +11,7 @@ from services.cli import (
     chatbot,
     doctor,
     games,
+    models,
     mood,
     push,
     speech,
@@ -37,6 +38,7 @@ app.add_typer(camera.app, name="camera")
 app.add_typer(games.app, name="games")
 app.add_typer(chatbot.app, name="chatbot")
 app.add_typer(vision.app, name="vision")
+app.add_typer(models.app, name="models")
 
 if __name__ == "__main__":
     app()
