@@ -210,7 +210,8 @@ def markdown(r: dict[str, Any]) -> str:
         f"Median max softmax probability of the mood head: {r['softmax_max_p_real_median']:.2f} on the real "
         f"pictures, {r['softmax_max_p_fresh_median']:.2f} on the fresh scenes: a confidence floor that "
         "stopped the street would also silence the nursery, so confidence could not be the gate.",
-        f"Thresholds (99th percentile of each model's held-out validation frames, set at training): mood "
+        "Thresholds (99th percentile of each model's held-out frames, the validation split and each "
+        "training session against the others, set at training): mood "
         f"{t['mood']['threshold']:.3f} over {t['mood']['bank']} training frames, caption "
         f"{t['caption']['threshold']:.3f} over {t['caption']['bank']}; the closest real picture scores "
         f"{r['closest_real_novelty']:.3f}.",
