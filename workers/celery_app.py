@@ -16,7 +16,8 @@ from kombu import Queue
 from services.settings import Settings, get_settings
 
 QUEUES = ("default", "vision", "speech", "training")
-TASK_MODULES = ["workers.health", "workers.vision", "workers.speech", "workers.training"]
+TASK_MODULES = ["workers.health", "workers.vision", "workers.speech", "workers.training",
+                "workers.maintenance"]
 
 
 def celery_config(settings: Settings, redis_url: str) -> dict[str, Any]:
@@ -35,12 +36,18 @@ def celery_config(settings: Settings, redis_url: str) -> dict[str, Any]:
             "workers.vision.*": {"queue": "vision"},
             "workers.speech.*": {"queue": "speech"},
             "workers.training.*": {"queue": "training"},
+            "workers.maintenance.*": {"queue": "training"},  # the low-priority worker
         },
         # The training worker's own beat (`worker -B`): is a retraining run due?
         # A check that waited behind a long run is stale: it expires rather than piles up.
         "beat_schedule": {"consider-training": {"task": "workers.training.consider",
                                                 "schedule": settings.teach.check_every_s,
-                                                "options": {"expires": settings.teach.check_every_s}}},
+                                                "options": {"expires": settings.teach.check_every_s}},
+                          # and is a backup due (services/backup/schedule.py)?
+                          **({"consider-backup": {"task": "workers.maintenance.backup",
+                                                  "schedule": settings.backup.check_every_s,
+                                                  "options": {"expires": settings.backup.check_every_s}}}
+                             if settings.backup.enabled else {})},
         # At least once: acknowledge after the task ran, requeue when the worker process
         # died under it (SIGKILL, out of memory); tasks are idempotent by their inputs.
         "task_acks_late": True,

@@ -6,6 +6,7 @@ import typer
 
 from services.cli import (
     assets,
+    backup,
     camera,
     caption,
     chatbot,
@@ -39,6 +40,8 @@ app.add_typer(games.app, name="games")
 app.add_typer(chatbot.app, name="chatbot")
 app.add_typer(vision.app, name="vision")
 app.add_typer(models.app, name="models")
+app.add_typer(backup.app, name="backup")
+app.command()(backup.restore)
 
 if __name__ == "__main__":
     app()

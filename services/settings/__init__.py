@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 
 from services.alerts.config import AlertRules
+from services.settings.backup import BackupSettings
 from services.settings.delivery import DeliverySettings
 from services.settings.sections import (
     AuthSettings,
@@ -90,6 +91,7 @@ class Settings(BaseSettings):
     rasa: RasaSettings = Field(default_factory=RasaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     teach: TeachSettings = Field(default_factory=TeachSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -245,6 +247,16 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError("\n".join([head, *problems]))
     assert settings is not None
     return settings
+
+
+def settings_files() -> dict[str, Path]:
+    """Where settings are read from, whether or not the files exist: "env" (`.env` in the
+    working folder) and, when CRADLE_CONFIG_FILE names one, "config" (that YAML file)."""
+    named = {"env": Path(".env")}
+    config_file = os.environ.get(CONFIG_FILE_VAR)
+    if config_file:
+        named["config"] = Path(config_file)
+    return {what: path.resolve() for what, path in named.items()}
 
 
 @lru_cache(maxsize=1)
