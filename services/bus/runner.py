@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -41,7 +42,9 @@ def run_consumer(
     logs.configure(settings.gateway.log_level)
     client = connect(settings.redis.url, settings)
     handler, side_jobs = make(settings, client)
-    consumer = f"{group}-{socket.gethostname()}-{os.getpid()}"
+    # A name of its own for each start: a container restarted with the same host name and
+    # pid is a new consumer, which finds its former self dead by its silent heartbeat.
+    consumer = f"{group}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
     subscriber = Subscriber(client, settings.bus, group, consumer, handler)
     stop = threading.Event()
 

@@ -13,14 +13,23 @@ one consumer of a consumer group and, for each entry:
   point leaves either nothing or everything, and two consumers racing on one event
   commit it once (the mark is WATCHed).
 
-Entries left pending by a consumer that died are taken over with XAUTOCLAIM once they
-have been idle `claim_idle_ms`.
+Each consumer keeps a heartbeat in Redis (services/bus/liveness.py), renewed by a thread
+of its own so a long handler does not stop it. On its first round and every
+`heartbeat_every_ms` after, a consumer takes over at once every pending entry of the
+consumers of its group whose heartbeat has expired, and removes them from the group; it
+looks again the moment a live consumer's heartbeat would run out, so a killed consumer's
+entries move within `heartbeat_ttl_ms` of its death. Entries of a consumer that is alive
+but stuck, and events whose handler failed, are taken over with XAUTOCLAIM once idle
+`claim_idle_ms`; the WATCHed "handled" mark keeps each one effective once either way.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +37,7 @@ from typing import Any
 import redis
 from redis.client import Pipeline
 
+from services.bus import liveness
 from services.bus.events import Event, MalformedEvent, parse_event
 from services.settings.sections import BusSettings
 
@@ -82,40 +92,108 @@ class Subscriber:
         default_factory=lambda: {"handled": 0, "duplicates": 0, "failed": 0, "parked": 0}
     )
     _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+    _next_beat: float = field(default=0.0, repr=False)  # time.monotonic() of the next beat
+    _next_sweep: float = field(default=0.0, repr=False)  # ... and of the next look for the dead
+    _reread_own: bool = field(default=False, repr=False)  # after losing Redis mid-round
+    _joined: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
+        try:
+            self._join()
+        except redis.ConnectionError as exc:  # started while Redis restarts: join when it is back
+            log.warning("event stream unreachable (%s); group %s joined when it is back", exc, self.group)
+
+    def _join(self) -> None:
         try:
             self.client.xgroup_create(self.settings.stream, self.group, id="0", mkstream=True)
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        self._joined = True
 
     def _done_key(self, event_id: str) -> str:
         return f"{self.settings.stream}:done:{self.group}:{event_id}"
 
     def run(self) -> None:
         log.info("consumer %s of group %s started", self.consumer, self.group)
+        beating = threading.Thread(target=self._keep_beating, name=f"heartbeat-{self.group}", daemon=True)
+        beating.start()
         while not self._stopping.is_set():
             try:
                 self.poll()
-            except redis.ConnectionError as exc:
+            except (redis.ConnectionError, redis.WatchError) as exc:
+                # (WatchError: the connection broke while a mark was watched.)
                 log.warning("event stream unreachable (%s); retrying", exc)
+                # What we had read and not committed is still ours: handle it first when
+                # Redis is back, rather than after `claim_idle_ms`.
+                self._reread_own, self._joined = True, False
                 self._stopping.wait(1.0)
+            except redis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                log.warning("group %s is gone (Redis came back empty?); joining it again", self.group)
+                self._joined = False
+        beating.join(timeout=5)
+        try:
+            self.leave()
+        except redis.ConnectionError as exc:
+            log.warning("could not leave group %s cleanly (%s); others take over", self.group, exc)
 
     def stop(self) -> None:
         self._stopping.set()
 
+    def leave(self) -> None:
+        """Stop beating; leave the group when nothing of ours is pending (else the others
+        take our entries over at once, seeing no heartbeat)."""
+        self.client.delete(liveness.heartbeat_key(self.settings, self.group, self.consumer))
+        mine = self.client.xpending_range(
+            self.settings.stream, self.group, min="-", max="+", count=1, consumername=self.consumer
+        )
+        if not mine:
+            self.client.xgroup_delconsumer(self.settings.stream, self.group, self.consumer)
+
+    def beat(self) -> None:
+        """Renew this consumer's heartbeat, and its place in the group (an idle consumer is
+        listed too, and one taken for dead while it was stalled comes back)."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(
+            liveness.heartbeat_key(self.settings, self.group, self.consumer),
+            f"{socket.gethostname()} {os.getpid()}", px=self.settings.heartbeat_ttl_ms,
+        )
+        pipe.xgroup_createconsumer(self.settings.stream, self.group, self.consumer)
+        pipe.execute()
+        self._next_beat = time.monotonic() + self.settings.heartbeat_every_ms / 1000
+
+    def _keep_beating(self) -> None:
+        # Its own thread: a handler that takes longer than the heartbeat's TTL stays alive.
+        while not self._stopping.wait(self.settings.heartbeat_every_ms / 1000):
+            try:
+                self.beat()
+            except redis.RedisError as exc:
+                log.warning("heartbeat of %s failed (%s); retrying", self.consumer, exc)
+
     def poll(self) -> int:
-        """Take over stale entries, then read new ones; returns how many were processed."""
-        entries = self._reclaim()
+        """Take over the entries of dead consumers and stale ones, then read new ones;
+        returns how many were processed."""
+        if not self._joined:
+            self._join()
+        if time.monotonic() >= self._next_beat:
+            self.beat()
+        entries = self._own_pending() if self._reread_own else []
+        if not entries and time.monotonic() >= self._next_sweep:
+            entries = self._take_over_the_dead()
+        if not entries:
+            entries = self._reclaim()
         reclaimed = bool(entries)
         if not entries:
+            # Wake up when the next sweep is due: a dying heartbeat is looked at on time.
+            until_sweep = int((self._next_sweep - time.monotonic()) * 1000) + 1
             reply = self.client.xreadgroup(
                 self.group,
                 self.consumer,
                 {self.settings.stream: ">"},
                 count=self.settings.batch,
-                block=self.settings.block_ms,
+                block=max(1, min(self.settings.block_ms, until_sweep)),
             )
             streams: list[Any] = reply or []  # type: ignore[assignment]
             entries = [entry for _stream, batch in streams for entry in batch]
@@ -123,6 +201,39 @@ class Subscriber:
             fields = {_text(k): _text(v) for k, v in fields.items()}
             self._process(_text(entry_id), fields, reclaimed)
         return len(entries)
+
+    def _own_pending(self) -> list[tuple[Any, dict[Any, Any]]]:
+        reply = self.client.xreadgroup(
+            self.group, self.consumer, {self.settings.stream: "0"}, count=self.settings.batch
+        )
+        streams: list[Any] = reply or []  # type: ignore[assignment]
+        entries = [(i, f) for _stream, batch in streams for i, f in batch if f]
+        self._reread_own = len(entries) == self.settings.batch  # more may wait
+        return entries
+
+    def _take_over_the_dead(self) -> list[tuple[Any, dict[Any, Any]]]:
+        """Claim the pending entries of the group's consumers without a heartbeat."""
+        next_in = self.settings.heartbeat_every_ms / 1000
+        entries: list[tuple[Any, dict[Any, Any]]] = []
+        for member in liveness.members(self.client, self.settings, self.group):
+            if member.name == self.consumer:
+                continue
+            if member.alive:
+                if member.pending:  # look again just after its heartbeat would end
+                    next_in = min(next_in, member.ttl_ms / 1000 + 0.01)
+                continue
+            room = self.settings.batch - len(entries)
+            if room <= 0:
+                next_in = 0.0
+                break
+            taken = liveness.take_over(self.client, self.settings, self.group, member.name,
+                                       self.consumer, count=room)
+            if taken:
+                log.warning("consumer %s took over %d pending events of %s, whose heartbeat stopped",
+                            self.consumer, len(taken), member.name)
+            entries += taken
+        self._next_sweep = time.monotonic() + next_in
+        return entries
 
     def _reclaim(self) -> list[tuple[Any, dict[Any, Any]]]:
         # Redis 6.2 answers [next, entries]; 7.0 adds the ids of deleted entries.
@@ -183,7 +294,12 @@ class Subscriber:
         try:
             effects.execute()
         except redis.WatchError:
-            self._skip_duplicate(entry_id)
+            # Another consumer committed the event meanwhile, or the connection broke around
+            # EXEC: only the mark tells whether ours went through; if not, the entry stays.
+            if self.client.exists(done_key):
+                self._skip_duplicate(entry_id)
+            else:
+                self._reread_own = True
             return
         self.stats["handled"] += 1
 

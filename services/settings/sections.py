@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 
 class Section(BaseModel):
@@ -73,11 +73,31 @@ class BusSettings(Section):
     block_ms: int = Field(
         default=1_000, ge=10, le=60_000, description="How long one read waits for new events."
     )
+    heartbeat_every_ms: int = Field(
+        default=500, ge=10, le=60_000,
+        description="How often a consumer renews its heartbeat and looks for dead consumers "
+        "of its group to take over.",
+    )
+    heartbeat_ttl_ms: int = Field(
+        default=1_500, ge=50, le=600_000,
+        description="A consumer whose heartbeat is older than this is dead: its pending events "
+        "are taken over at once. Must exceed block_ms and twice heartbeat_every_ms.",
+    )
     batch: int = Field(default=64, ge=1, le=10_000, description="Events read per round trip.")
     done_ttl_s: int = Field(
         default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600,
         description="How long a handled event id is remembered to drop duplicates.",
     )
+
+    @field_validator("heartbeat_ttl_ms")
+    @classmethod
+    def _heartbeat_outlives_a_round(cls, ttl_ms: int, info: ValidationInfo) -> int:
+        # An idle consumer blocks in its read; it must beat again before its heartbeat ends.
+        block_ms, every_ms = info.data.get("block_ms", 0), info.data.get("heartbeat_every_ms", 0)
+        if ttl_ms <= block_ms or ttl_ms < 2 * every_ms:
+            raise ValueError(f"must exceed block_ms ({block_ms}) and twice heartbeat_every_ms "
+                             f"({every_ms}), or live consumers look dead")
+        return ttl_ms
 
 
 class CelerySettings(Section):

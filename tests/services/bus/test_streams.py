@@ -73,9 +73,9 @@ def test_same_event_published_twice_has_one_effect(client: redis.Redis) -> None:
     assert subscriber.stats["duplicates"] == 1
 
 
-def test_consumer_killed_before_ack_is_taken_over_with_one_effect(
-    client: redis.Redis, redis_server: EmbeddedRedis
-) -> None:
+def killed_while_handling(client: redis.Redis, redis_server: EmbeddedRedis) -> MoodObserved:
+    """One event, published and left pending in group "g" by consumer "doomed", which was
+    SIGKILLed inside its handler."""
     client.xgroup_create(BUS.stream, "g", id="0", mkstream=True)
     event = a_mood()
     Publisher(client, BUS).publish(event)
@@ -84,6 +84,14 @@ def test_consumer_killed_before_ack_is_taken_over_with_one_effect(
         cwd=ROOT, timeout=60,
     )
     assert doomed.returncode == -9  # it really died inside the handler
+    assert client.xpending(BUS.stream, "g")["pending"] == 1
+    return event
+
+
+def test_consumer_killed_before_ack_is_taken_over_with_one_effect(
+    client: redis.Redis, redis_server: EmbeddedRedis
+) -> None:
+    event = killed_while_handling(client, redis_server)
     assert client.lrange("handled-by", 0, -1) == ["doomed"]
     assert client.get(f"effects:{event.id}") is None  # its queued effect never committed
     assert client.xpending(BUS.stream, "g")["pending"] == 1
