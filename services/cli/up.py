@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chatbot import project
+from services.bus import liveness
 from services.cli.common import settings_or_exit
 from services.redis_runtime import RedisUnavailable, connect, reachable
 from services.settings import Settings
@@ -144,9 +145,13 @@ def _print_table(settings: Settings, state: dict[str, Any]) -> bool:
     )
     ok &= redis_ok
     answering: set[str] = set()
+    beating: set[str] = set()  # bus consumer groups with a live consumer
     if redis_ok:
         with contextlib.closing(create_celery(settings, redis_url, include=False)) as celery:
             answering = _workers_answering(celery)
+        with contextlib.closing(connect(redis_url, settings)) as client:
+            beating = set(liveness.groups(client, settings.bus))
+            beating -= set(liveness.groups_without_live_consumer(client, settings.bus))
     for name, part in state.get("parts", {}).items():
         alive = pid_alive(int(part.get("pid") or 0))
         detail = part["log"]
@@ -154,6 +159,10 @@ def _print_table(settings: Settings, state: dict[str, Any]) -> bool:
             answers = name.removeprefix("worker-") in answering
             alive = alive and answers
             detail = ("answers ping; " if answers else "no ping reply; ") + detail
+        elif name in ("timeline", "alerts", "delivery"):
+            beats = name in beating
+            alive = alive and beats
+            detail = ("consumer beats; " if beats else "no consumer heartbeat; ") + detail
         elif name == "gateway":
             up = alive and _gateway_up(state["gateway_url"])
             alive = up

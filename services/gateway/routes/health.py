@@ -1,4 +1,5 @@
-"""Liveness (`/health`, no token) and readiness (`/ready`: Redis, Celery workers, Rasa)."""
+"""Liveness (`/health`, no token) and readiness (`/ready`: Redis, a Celery worker for every
+queue, a live consumer for every consumer group of the event stream, Rasa)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from services.bus import liveness
 from services.gateway.deps import State, current_user
+from workers.celery_app import QUEUES
 
 router = APIRouter(tags=["health"])
 
@@ -25,12 +28,30 @@ async def _check_redis(state: State) -> dict[str, Any]:
 
 
 async def _check_celery(state: State) -> dict[str, Any]:
+    """Every queue needs a worker: one answering worker is not enough when it is not the
+    vision worker the camera's frames wait for."""
     timeout = state.settings.gateway.ready_timeout_s
-    replies = await run_in_threadpool(state.celery.control.ping, timeout=timeout)
-    workers = sorted(name for reply in replies for name in reply)
-    if not workers:
-        return {"ok": False, "error": "no Celery worker answered a ping", "workers": []}
-    return {"ok": True, "workers": workers}
+    inspect = state.celery.control.inspect(timeout=timeout)
+    replies: dict[str, list[dict[str, Any]]] = await run_in_threadpool(inspect.active_queues) or {}
+    served = {queue["name"] for queues in replies.values() for queue in queues or []}
+    missing = [queue for queue in QUEUES if queue not in served]
+    result: dict[str, Any] = {"ok": not missing, "workers": sorted(replies)}
+    if missing:
+        result["queues_without_worker"] = missing
+        result["error"] = f"no worker serves the queue(s) {', '.join(missing)}"
+    return result
+
+
+async def _check_consumers(state: State) -> dict[str, Any]:
+    """Every consumer group of the event stream needs a consumer whose heartbeat beats."""
+    bus = state.settings.bus
+    groups = await run_in_threadpool(liveness.groups, state.redis, bus)
+    dead = await run_in_threadpool(liveness.groups_without_live_consumer, state.redis, bus)
+    result: dict[str, Any] = {"ok": not dead, "groups": groups}
+    if dead:
+        result["groups_without_consumer"] = dead
+        result["error"] = f"no live consumer in the group(s) {', '.join(dead)}"
+    return result
 
 
 async def _check_rasa(state: State) -> dict[str, Any]:
@@ -53,7 +74,7 @@ async def _run(name: str, check: Any, state: State, timeout: float) -> tuple[str
 
 @router.get(
     "/ready",
-    summary="Whether Redis, the Celery workers and Rasa are reachable",
+    summary="Whether Redis, a worker per queue, a consumer per event group and Rasa answer",
     dependencies=[Depends(current_user)],
     responses={503: {"description": "Something Cradle needs is down; the body says what"}},
 )
@@ -64,11 +85,13 @@ async def ready(state: State) -> JSONResponse:
     if redis_result["ok"]:
         others = await asyncio.gather(
             _run("celery", _check_celery, state, timeout + 1),
+            _run("consumers", _check_consumers, state, timeout),
             _run("rasa", _check_rasa, state, timeout),
         )
         checks.update(dict(others))
     else:
         checks["celery"] = {"ok": False, "error": "the broker (Redis) is unreachable"}
+        checks["consumers"] = {"ok": False, "error": "the event stream (Redis) is unreachable"}
         checks["rasa"] = (await _run("rasa", _check_rasa, state, timeout))[1]
     ready = all(check["ok"] for check in checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import logging
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
 
 from services.auth import Role, UserStore
+from services.bus.streams import Subscriber
 from services.gateway.app import create_app
 from services.redis_runtime import EmbeddedRedis, connect
 from services.settings import load_settings
+from services.settings.sections import BusSettings
 from tests.conftest import wait_for
 
 
@@ -93,13 +97,33 @@ def test_ready_reports_a_stopped_redis_with_the_reason(
     assert body["checks"]["celery"]["error"] == "the broker (Redis) is unreachable"
 
 
-def test_ready_is_200_with_a_worker(
-    gateway: TestClient, client: redis.Redis, celery_worker: subprocess.Popen[bytes]
+def test_ready_names_the_queue_without_worker_and_the_group_without_consumer(
+    gateway: TestClient, client: redis.Redis, start_worker: Callable[..., subprocess.Popen[bytes]]
 ) -> None:
+    """The vision worker is dead while the others answer; the alerts engine's heartbeat stopped
+    while the timeline's beats: 503 naming both, 200 once they are back."""
     _user, token = UserStore(client).add("Anna", Role.parent)
-    body = wait_for(
-        lambda: (r := gateway.get("/ready", headers=bearer(token))).status_code == 200 and r.json(),
-        timeout=60, what="the worker to answer",
-    )
-    assert body["checks"]["celery"]["workers"]
+    bus = BusSettings(heartbeat_ttl_ms=60_000, block_ms=10)
+    Subscriber(client, bus, "timeline", "timeline-1", lambda _delivery: None).poll()
+    client.xgroup_create(bus.stream, "alerts", id="0", mkstream=True)
+    client.xgroup_createconsumer(bus.stream, "alerts", "alerts-dead")  # no heartbeat
+    start_worker("default,speech,training")
+
+    def ready() -> Any:
+        return gateway.get("/ready", headers=bearer(token))
+
+    body = wait_for(lambda: (r := ready()).json()["checks"]["celery"]["workers"] and r.json(),
+                    timeout=60, what="the worker to answer")
+    assert ready().status_code == 503 and body["ready"] is False
+    assert body["checks"]["celery"]["queues_without_worker"] == ["vision"]
+    assert "vision" in body["checks"]["celery"]["error"]
+    assert body["checks"]["consumers"]["groups"] == ["alerts", "timeline"]
+    assert body["checks"]["consumers"]["groups_without_consumer"] == ["alerts"]
+
+    start_worker("vision")
+    Subscriber(client, bus, "alerts", "alerts-2", lambda _delivery: None).poll()
+    body = wait_for(lambda: (r := ready()).status_code == 200 and r.json(), timeout=60,
+                    what="the vision worker to answer")
+    assert body["checks"]["celery"]["ok"] and len(body["checks"]["celery"]["workers"]) == 2
+    assert body["checks"]["consumers"] == {"ok": True, "groups": ["alerts", "timeline"]}
     assert body["checks"]["rasa"] == {"ok": True, "enabled": False}
