@@ -41,6 +41,8 @@ class Part:
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
+    started_at: float = 0.0  # time.monotonic() of the last start
+    failures: int = 0  # deaths in a row, each after a short run: sets the backoff
 
     @property
     def pid(self) -> int | None:
@@ -48,6 +50,7 @@ class Part:
 
     def start(self) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.started_at = time.monotonic()
         with self.log_file.open("ab") as sink:
             self.process = subprocess.Popen(
                 self.argv,
@@ -137,6 +140,8 @@ class Stack:
     redis_url: str = ""
     embedded: EmbeddedRedis | None = None
     chatbot_model: Path | None = None  # the trained Rasa model, when the chatbot is enabled
+    # A part that ran this long before it died was healthy: it restarts after the shortest delay.
+    healthy_after_s: float = 60.0
 
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -237,7 +242,10 @@ class Stack:
                 continue
             if part.next_start == 0.0:
                 code = part.process.returncode if part.process else None
-                delay = min(60.0, 2.0 ** min(part.restarts, 6))
+                if now - part.started_at >= self.healthy_after_s:
+                    part.failures = 0
+                delay = min(60.0, 2.0 ** min(part.failures, 6))
+                part.failures += 1
                 part.next_start = now + delay
                 news.append(f"{part.name} exited ({code}); restarting in {delay:.0f} s, see {part.log_file}")
             elif now >= part.next_start:
