@@ -5,19 +5,20 @@ from __future__ import annotations
 import redis
 
 from services.alerts.engine import AlertEngine
-from services.alerts.escalation import Escalator
+from services.alerts.escalation import Clock, Escalator
+from services.bus.events import utcnow
 from services.bus.runner import SideJob, run_consumer
 from services.bus.streams import Handler
 from services.camera.demo import CAMERA_NAME, ROOM
 from services.settings import Settings
 
 
-def make(settings: Settings, client: redis.Redis) -> tuple[Handler, list[SideJob]]:
+def make(settings: Settings, client: redis.Redis, clock: Clock = utcnow) -> tuple[Handler, list[SideJob]]:
     rooms = {camera.name: camera.room for camera in settings.camera.cameras}
     if not rooms and settings.camera.demo:
         rooms[CAMERA_NAME] = ROOM
-    engine = AlertEngine(client, settings.alerts, settings.bus, rooms=rooms)
-    escalator = Escalator(client, settings.alerts, settings.bus)
+    engine = AlertEngine(client, settings.alerts, settings.bus, clock=clock, rooms=rooms)
+    escalator = Escalator(client, settings.alerts, settings.bus, clock=clock)
     return engine, [escalator.run]
 
 

@@ -9,6 +9,11 @@ warning alerts go to everyone at once and never escalate.
 record, schedules the next step and publishes the event in one transaction that WATCHes
 the record: an acknowledgement committed meanwhile wins, and two escalators running at
 once take each step once.
+
+Steps are due at wall-clock times. A clock that jumps forward makes the due steps fall due
+together, one step per alert per `escalate_after_s`, never several at once; one that jumps
+back would leave them due far ahead, so each tick brings any step due later than one
+`escalate_after_s` from now back to that (no escalation waits out the jump).
 """
 
 from __future__ import annotations
@@ -72,6 +77,12 @@ class Escalator:
     def tick(self) -> list[str]:
         """Escalate and release what is due; returns the ids of the alerts that moved."""
         now = self.clock()
+        latest = (now + self.after).timestamp()
+        late = self.client.zrangebyscore(ESCALATIONS, f"({latest}", "+inf")
+        if late:
+            log.warning("clock went back: %d escalations due later than %s s from now, brought "
+                        "forward", len(late), self.rules.escalate_after_s)
+            self.client.zadd(ESCALATIONS, {str(alert_id): latest for alert_id in late}, xx=True, lt=True)
         moved = []
         steps: list[tuple[str, Step]] = [(ESCALATIONS, self._escalate), (HELD, self._release)]
         for queue, step in steps:

@@ -259,7 +259,10 @@ def _on_camera_offline(memory: Memory, event: CameraOffline, rules: AlertRules) 
 def _dispose(finding: Finding, memory: Memory, rules: AlertRules, mutes: tuple[Mute, ...]) -> Verdict | None:
     at = finding.at.timestamp()
     last = memory.last_alert.get(finding.key)
-    if last is not None and at - last < rules.cooldown(finding.kind).total_seconds():
+    cooldown = rules.cooldown(finding.kind).total_seconds()
+    # A frame a little older than the last alert (a late worker) is inside the cooldown; one
+    # far older means the clock went back, and must not silence the kind for that long.
+    if last is not None and -cooldown < at - last < cooldown:
         return None
     memory.last_alert[finding.key] = at
     longest = max([rules.cooldown_s, *rules.cooldowns.values()])
