@@ -43,6 +43,7 @@ class Camera:
     interval: float
     next_at: float = 0.0
     last_sequence: int = 0
+    disk_error: str = ""  # why frames cannot be stored now; empty when they can
 
 
 class Ingest:
@@ -148,7 +149,20 @@ class Ingest:
             return None
         taken = datetime.fromtimestamp(picture.taken_at, UTC)
         frame_id = new_id()
-        path = self.store.save(name, frame_id, picture.rgb, taken)
+        try:
+            path = self.store.save(name, frame_id, picture.rgb, taken)
+        except OSError as exc:  # a full disk drops this frame, not the camera
+            if not camera.disk_error:
+                log.error("camera %s cannot store frames in %s (%s); dropping them until it can",
+                          name, self.store.root, exc)
+            camera.disk_error = f"{type(exc).__name__}: {exc}"[:300]
+            self.status.count(name, "unsaved")
+            self.status.set(name, disk_error=camera.disk_error)
+            return None
+        if camera.disk_error:
+            log.info("camera %s stores frames again", name)
+            camera.disk_error = ""
+            self.status.set(name, disk_error="")
         frame = FrameCaptured(frame_id=frame_id, camera=name, child=camera.config.child, path=path,
                               captured_at=taken, source="camera")
         self.publisher.publish(frame)

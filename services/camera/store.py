@@ -32,7 +32,8 @@ class FrameStore:
         self.root, self.quality, self.max_side = root, quality, max_side
 
     def save(self, camera: str, frame_id: str, rgb: np.ndarray, taken: datetime) -> str:
-        """Write the JPEG; returns its path relative to the frames folder."""
+        """Write the JPEG; returns its path relative to the frames folder. Raises OSError
+        (a full disk, say), leaving nothing of the frame on disk."""
         relative = Path(camera) / taken.strftime("%Y-%m-%d") / (
             f"{taken.strftime('%H%M%S')}.{taken.microsecond // 1000:03d}-{frame_id}.jpg"
         )
@@ -42,7 +43,11 @@ class FrameStore:
         if max(image.size) > self.max_side:
             image.thumbnail((self.max_side, self.max_side), Image.Resampling.BILINEAR)
         scratch = target.with_suffix(".part")
-        image.save(scratch, format="JPEG", quality=self.quality)
+        try:
+            image.save(scratch, format="JPEG", quality=self.quality)
+        except OSError:  # a full disk: leave no half a file behind
+            scratch.unlink(missing_ok=True)
+            raise
         scratch.replace(target)  # the worker never sees half a file
         return relative.as_posix()
 
