@@ -1,0 +1,1 @@
+"""Fault tests: parts of Cradle killed, starved or confused while they work."""
