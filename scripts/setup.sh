@@ -17,8 +17,10 @@ say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 #    checks, alsa-utils for its recorded speech samples (speech tests), docker-compose
 #    to validate the deployment file, chromium and an emoji font for the web app's
 #    end-to-end tests, opencv-doc for its real photographs and video (the pictures no
-#    vision model may find familiar: models/probes.py).
-DEBS=(ffmpeg espeak-ng sox alsa-utils docker-compose chromium fonts-noto-color-emoji opencv-doc)
+#    vision model may find familiar: models/probes.py), caddy for https to the phones
+#    and libnss3-tools (certutil) for the test that makes Chromium trust its root.
+DEBS=(ffmpeg espeak-ng sox alsa-utils docker-compose chromium fonts-noto-color-emoji opencv-doc
+      caddy libnss3-tools)
 missing=()
 for deb in "${DEBS[@]}"; do dpkg -s "$deb" >/dev/null 2>&1 || missing+=("$deb"); done
 if ((${#missing[@]})); then
@@ -28,6 +30,11 @@ if ((${#missing[@]})); then
     :
   else
     say "could not install ${missing[*]}; 'cradle doctor' will say what is missing"
+  fi
+  # Debian's caddy package starts a system-wide Caddy on port 80; Cradle runs its own
+  # (cradle up, port 8443, admin off), so the one we just installed is stopped again.
+  if [[ " ${missing[*]} " == *" caddy "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now caddy.service >/dev/null 2>&1 || true
   fi
 fi
 

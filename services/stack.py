@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import redis
 
 from chatbot import project
+from services import https
 from services.redis_runtime import EmbeddedRedis, connect, reachable, resolve
 from services.settings import Settings
 
@@ -197,6 +198,9 @@ class Stack:
             parts.append(Part("rasa", project.server_argv(self.settings, self.chatbot_model),
                               logs / "rasa.log", project.quiet_env(rasa_env)))
         parts.append(Part("gateway", [python, "-m", "services.gateway"], logs / "gateway.log", env))
+        door = https.front_door(self.settings, env)  # None where HTTPS is off or caddy is missing
+        if door:
+            parts.append(Part("caddy", door.argv, logs / "caddy.log", door.env))
         return parts
 
     def start_redis(self) -> None:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chatbot import project
-from services import assets
+from services import assets, https
 from services.redis_runtime import RedisUnavailable, reachable, redis_executable
 from services.settings import Settings, SettingsError, load_settings
 
@@ -114,6 +114,25 @@ def _program(name: str, why: str, required: bool = True) -> Callable[[Settings],
     return check
 
 
+def _https(settings: Settings) -> Finding:
+    """Whether `cradle up` can put Caddy in front of the gateway for the phones."""
+    off = https.unavailable(settings)
+    if off:
+        fix = ("sudo apt-get install caddy (or make setup)" if settings.https.enabled
+               else "CRADLE_HTTPS__ENABLED=true, unless another proxy serves https")
+        return Finding(False, off, fix, required=False)
+    root = settings.https.root_certificate(settings.data_dir)
+    made = f"root certificate {root}" if root.is_file() else "its root certificate is made at the first start"
+    return Finding(True, f"{caddy_version(settings)} on port {settings.https.port} for "
+                   f"{', '.join(https.served_names(settings))}; {made}")
+
+
+def caddy_version(settings: Settings) -> str:
+    program = https.caddy_program(settings) or settings.https.caddy
+    words = subprocess.run([program, "version"], capture_output=True, text=True, timeout=10).stdout.split()
+    return f"caddy {words[0]}" if words else program
+
+
 def _torch(_settings: Settings) -> Finding:
     try:
         import torch
@@ -149,6 +168,7 @@ def doctor() -> None:
         ("chatbot model", _chatbot_model),
         ("ffmpeg", _program("ffmpeg", "decodes voice messages")),
         ("espeak-ng", _program("espeak-ng", "spoken replies", required=False)),
+        ("https (caddy)", _https),
         ("disk", _disk),
     ]
     failed = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chatbot import project
+from services import https
 from services.bus import liveness
 from services.cli.common import settings_or_exit
 from services.redis_runtime import RedisUnavailable, connect, reachable
@@ -31,6 +33,14 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=1.0).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
+    except OSError:
+        return False
+    return True
 
 
 def _gateway_up(url: str) -> bool:
@@ -108,6 +118,7 @@ def up() -> None:
             console.print(f"[bold green]Cradle is up.[/] Logs: {settings.log_dir}. Ctrl-C stops it.")
             console.print(f"The family's app: http://{settings.gateway.host}:{settings.gateway.port}/ "
                           "(sign in with a link from 'cradle users add NAME').")
+            _say_https(settings)
         elif not stopping.is_set():
             console.print(f"[red]Not everything started; see the logs in {settings.log_dir}.[/]")
         while not stopping.is_set():
@@ -118,6 +129,18 @@ def up() -> None:
         with console.status("stopping Cradle"):
             stack.stop()
         console.print("Cradle stopped.")
+
+
+def _say_https(settings: Settings) -> None:
+    """Where the phones open the app, or why they cannot over https."""
+    off = https.unavailable(settings)
+    if off:
+        console.print(f"[yellow]{off}.[/]")
+        return
+    others = https.served_names(settings)[1:]
+    also = f" (or {', '.join(others)})" if others else ""
+    console.print(f"On the phones: {https.https_url(settings)}/{also}; install Cradle's certificate "
+                  "from the sign-in screen, once per phone.")
 
 
 def _chatbot_model(stack: Stack) -> Path:
@@ -167,6 +190,10 @@ def _print_table(settings: Settings, state: dict[str, Any]) -> bool:
             up = alive and _gateway_up(state["gateway_url"])
             alive = up
             detail = state["gateway_url"] + "; " + detail
+        elif name == "caddy":
+            listening = alive and _listening(settings.https.port)
+            alive = listening
+            detail = f"https port {settings.https.port}; " + detail
         elif name in _chatbot_urls(settings):
             check = _chatbot_urls(settings)[name]
             alive = alive and _answers(check)

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services import https
 from services.auth import AuthError, Role, UserStore
 from services.cli.common import settings_or_exit
 from services.settings import Settings
@@ -23,8 +24,8 @@ console = Console()
 def sign_in_link(settings: Settings, token: str) -> str:
     """The web app's address with the token after '#': the browser keeps the part after
     '#' to itself, so the token never reaches a server log or a proxy."""
-    base = settings.delivery.public_url
-    if not base:
+    base = https.phone_url(settings)
+    if not base:  # no front door: the gateway itself, which only this machine may reach
         host = settings.gateway.host
         if host in ("0.0.0.0", "::", ""):
             host = socket.gethostname()
@@ -56,9 +57,12 @@ def _show_token(settings: Settings, name: str, token: str, qr: bool) -> None:
     if qr:
         console.print("or point the phone's camera at this code:")
         console.print(qr_text(link), highlight=False, soft_wrap=True, markup=False)
-    if not settings.delivery.public_url:
-        console.print("[dim]Set delivery.public_url to the address the phones use (https:// for "
-                      "notifications and the microphone).[/]")
+    if https.phone_url(settings) is None:
+        console.print(f"[dim]{https.unavailable(settings)}: set delivery.public_url to the address the "
+                      "phones use (https:// for notifications and the microphone).[/]")
+    elif not settings.delivery.public_url:
+        console.print("[dim]First time on this phone? Install Cradle's certificate from the sign-in "
+                      "screen, or the browser will warn about the address.[/]")
 
 
 @app.command()

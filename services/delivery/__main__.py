@@ -10,6 +10,7 @@ import threading
 
 import redis
 
+from services import https
 from services.alerts.state import AlertStore
 from services.bus.runner import SideJob, run_consumer
 from services.bus.streams import Handler
@@ -30,7 +31,7 @@ def build_channels(settings: Settings, client: redis.Redis) -> list[Channel]:
     if "sse" in config.channels:
         channels.append(SseChannel(AlertFeed(client, config.feed_maxlen), config.public_url))
     if "apprise" in config.channels and config.apprise_urls:
-        channels.append(AppriseChannel(config))
+        channels.append(AppriseChannel(config, https.phone_url(settings)))  # a link outside the app
     if "webpush" in config.channels:
         private, _public = config.key_files(settings.data_dir)
         problem = config.subject_problem(settings.environment)

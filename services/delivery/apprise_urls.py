@@ -16,9 +16,11 @@ from services.settings.delivery import DeliverySettings
 class AppriseChannel:
     name = "apprise"
 
-    def __init__(self, settings: DeliverySettings) -> None:
+    def __init__(self, settings: DeliverySettings, public_url: str | None = None) -> None:
+        """`public_url`: the address the phones use (services.https.phone_url), for the link
+        under each message; delivery.public_url when not given."""
         self.urls = settings.apprise_urls
-        self.public_url = settings.public_url
+        self.public_url = public_url or settings.public_url
 
     def reaches(self, user: str) -> bool:
         return bool(self.urls.get(user.lower()))

@@ -28,6 +28,7 @@ from pydantic_settings import (
 from services.alerts.config import AlertRules
 from services.settings.backup import BackupSettings
 from services.settings.delivery import DeliverySettings
+from services.settings.https import HttpsSettings
 from services.settings.sections import (
     AuthSettings,
     BusSettings,
@@ -92,6 +93,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     teach: TeachSettings = Field(default_factory=TeachSettings)
     backup: BackupSettings = Field(default_factory=BackupSettings)
+    https: HttpsSettings = Field(default_factory=HttpsSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

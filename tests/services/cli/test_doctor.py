@@ -18,10 +18,14 @@ def doctor(env_overrides: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_doctor_names_missing_weights_and_the_fix(tmp_path: Path) -> None:
-    result = doctor({"CRADLE_DATA_DIR": str(tmp_path), "CRADLE_MODELS__DIR": str(tmp_path / "empty")})
+    result = doctor({"CRADLE_DATA_DIR": str(tmp_path), "CRADLE_MODELS__DIR": str(tmp_path / "empty"),
+                     "CRADLE_HTTPS__CADDY": "no-such-caddy"})
     assert result.returncode == 1
     assert "missing: " + str(tmp_path / "empty" / "backbones") in result.stdout
     assert "cradle assets fetch" in result.stdout
+    # No caddy: a warning (the stack runs on plain http), with the fix.
+    assert "no-such-caddy is not installed" in result.stdout
+    assert "sudo apt-get install caddy" in result.stdout
 
 
 def test_doctor_stops_on_bad_settings_naming_the_field(tmp_path: Path) -> None:

@@ -58,6 +58,7 @@ def test_up_starts_the_stack_and_status_sees_it(tmp_path: Path) -> None:
         CRADLE_DATA_DIR=str(tmp_path), CRADLE_GATEWAY__PORT=str(port), CRADLE_ENVIRONMENT="test",
         CRADLE_RASA__URL=f"http://127.0.0.1:{rasa_port}",
         CRADLE_RASA__ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook",
+        CRADLE_HTTPS__PORT=str(free_port()),  # Caddy in front, off the real 8443
         COLUMNS="200",
     )
     assert cradle("status", env=env).returncode == 3  # nothing runs yet

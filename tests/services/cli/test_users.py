@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -52,12 +53,28 @@ def test_a_second_token_gets_its_own_link_without_a_qr_code_on_request(cli_env: 
     assert unknown.exit_code == 1 and "no user named" in unknown.output
 
 
-def test_without_a_public_url_the_link_names_the_gateway() -> None:
-    settings = load_settings(environment="test", gateway={"host": "192.168.1.20", "port": 8080})
+def test_without_a_public_url_or_https_the_link_names_the_gateway() -> None:
+    settings = load_settings(environment="test", gateway={"host": "192.168.1.20", "port": 8080},
+                             https={"enabled": False})
     assert sign_in_link(settings, "cr_x") == "http://192.168.1.20:8080/#token=cr_x"
-    anywhere = load_settings(environment="test", gateway={"host": "0.0.0.0", "port": 9000})
+    anywhere = load_settings(environment="test", gateway={"host": "0.0.0.0", "port": 9000},
+                             https={"enabled": False})
     assert re.fullmatch(r"http://[^/:]+:9000/#token=cr_x", sign_in_link(anywhere, "cr_x"))
     assert "0.0.0.0" not in sign_in_link(anywhere, "cr_x")
+
+
+@pytest.mark.skipif(not shutil.which("caddy"), reason="Debian's caddy is missing: run make setup")
+def test_with_https_on_the_link_names_the_front_doors_first_name() -> None:
+    front = {"names": ["Cradle.Home.Arpa.", "192.168.1.20"], "port": 8443}
+    settings = load_settings(environment="test", https=front)
+    assert sign_in_link(settings, "cr_x") == "https://cradle.home.arpa:8443/#token=cr_x"
+    on_443 = load_settings(environment="test", https={**front, "port": 443})
+    assert sign_in_link(on_443, "cr_x") == "https://cradle.home.arpa/#token=cr_x"
+    public = load_settings(environment="test", https=front, delivery={"public_url": "https://cradle.example/"})
+    assert sign_in_link(public, "cr_x") == "https://cradle.example/#token=cr_x"  # the family's own proxy
+    no_caddy = load_settings(environment="test", https={**front, "caddy": "/nonexistent/caddy"},
+                             gateway={"host": "192.168.1.20"})
+    assert sign_in_link(no_caddy, "cr_x") == "http://192.168.1.20:8080/#token=cr_x"
 
 
 # print_ascii(invert=True): a character holds a module and the one below it.
