@@ -19,6 +19,7 @@ from services.gateway.deps import current_user
 from services.gateway.observability import Metrics, install
 from services.gateway.routes import (
     alerts,
+    certificate,
     chat,
     frames,
     games,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    timeline.router, frames.router, push.router, games.router, labels.router,
                    teach.router):
         app.include_router(router)
+    app.include_router(certificate.router)  # public: the phones fetch it before signing in
     _add_docs(app, public=settings.gateway.public_docs)
     mount_web_app(app)
     return app

@@ -20,7 +20,8 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith("/api/") || url.pathname === "/sw.js") return;
+  // The certificate is a download, not a page of the app: the network serves it.
+  if (url.pathname.startsWith("/api/") || url.pathname === "/sw.js" || url.pathname === "/ca.crt") return;
   const key = event.request.mode === "navigate" ? "/" : event.request;
   event.respondWith(caches.match(key, { ignoreSearch: true })
     .then((hit) => hit || fetch(event.request)));
