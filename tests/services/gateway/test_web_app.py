@@ -10,13 +10,10 @@ violation on any screen.
 
 from __future__ import annotations
 
-import gc
 import json
 import random
 import re
 import shutil
-import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,30 +23,35 @@ from typing import Any
 
 import pytest
 import redis
-import uvicorn
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Locator, Page, Playwright, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from models.mood.synth import draw_face, make_session
-from models.speech import make_engine
 from services.alerts.state import AlertRecord, AlertStore
 from services.auth import Role, UserStore
 from services.bus.events import CaptionObserved, FrameCaptured, MoodObserved, utcnow
 from services.delivery.channels import payload
 from services.delivery.feed import AlertFeed, SseChannel
-from services.gateway.app import create_app
 from services.labels import LabelStore
-from services.redis_runtime import free_port
 from services.settings import Settings
 from services.timeline.store import Timeline
-from tests.chatbot.stack import MODELS, Chatbot, stop
-from tests.conftest import ROOT, child_env, wait_for, worker_argv
+from tests.chatbot.stack import Chatbot, stop
+from tests.conftest import ROOT, wait_for
+from tests.services.gateway.browser import (
+    CHILD,
+    CHROMIUM,
+    PHONE,
+    PLAYED,
+    ask_by_voice,
+    launch,
+    push_and_read_notifications,
+    running_gateway,
+    speech_worker,
+    spoken_question,
+    whisper_present,
+)
 
-CHROMIUM = Path("/usr/bin/chromium")
 REPORTS = ROOT / "var" / "reports" / "web"
-QUESTION = "Tell me a calm game for a one year old."
-CHILD = "Baby"  # the default family's child, as the chatbot's settings name her
-PHONE: ViewportSize = {"width": 390, "height": 844}
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is missing: run make setup")
 
@@ -63,57 +65,29 @@ class Stack:
     redis: redis.Redis
 
 
-def _speech_worker(chatbot: Chatbot, logs: Path) -> subprocess.Popen[bytes]:
-    env = child_env(chatbot.settings.redis.url or "", chatbot.settings.data_dir,
-                    CRADLE_MODELS__DIR=str(MODELS), CRADLE_SPEECH__MODEL="tiny.en",
-                    CRADLE_SPEECH__THREADS="2")
-    return subprocess.Popen(
-        worker_argv("speech", "web-speech"), cwd=ROOT, env=env,
-        stdout=(logs / "speech.log").open("ab"), stderr=subprocess.STDOUT,
-    )
-
-
 @pytest.fixture(scope="module")
 def stack(chatbot: Chatbot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if not (MODELS / "whisper" / "tiny.en-ct2" / "model.bin").is_file():
+    if not whisper_present():
         pytest.fail("Whisper tiny.en is missing: run `make setup`")
-    logs = tmp_path_factory.mktemp("web")
-    worker = _speech_worker(chatbot, logs)
+    worker = speech_worker(chatbot, tmp_path_factory.mktemp("web"))
     _user, token = UserStore(chatbot.redis).add("Grandma Jo", Role.caregiver)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(chatbot.settings), host="127.0.0.1", port=port,
-                                           log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        wait_for(lambda: server.started, 30, what="the gateway")
-        yield Stack(f"http://127.0.0.1:{port}", token, "Grandma Jo", chatbot.settings, chatbot.redis)
+        with running_gateway(chatbot.settings) as port:
+            yield Stack(f"http://127.0.0.1:{port}", token, "Grandma Jo", chatbot.settings, chatbot.redis)
     finally:
-        server.should_exit = True
-        thread.join(15)
-        gc.collect()  # the gateway's task results unsubscribe from Redis when collected: now, while it runs
         stop(worker)
         UserStore(chatbot.redis).revoke("Grandma Jo")
 
 
 @pytest.fixture(scope="module")
 def question_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("voice") / "question.wav"
-    path.write_bytes(make_engine("piper", MODELS).synthesize_wav(QUESTION))
-    return path
+    return spoken_question(tmp_path_factory.mktemp("voice"))
 
 
 @pytest.fixture(scope="module")
 def browser(question_wav: Path) -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        yield _launch(playwright, question_wav)
-
-
-def _launch(playwright: Playwright, wav: Path) -> Browser:
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={wav}%noloop", "--autoplay-policy=no-user-gesture-required",
-    ])
+        yield launch(playwright, question_wav)
 
 
 @pytest.fixture
@@ -127,19 +101,6 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
     expect(tab.locator("#who")).to_have_text(stack.user)
     yield tab
     context.close()
-
-
-# Every sound the page plays, with its length once the browser has decoded it.
-PLAYED = """
-window.__played = [];
-const play = HTMLMediaElement.prototype.play;
-HTMLMediaElement.prototype.play = function () {
-  const entry = { src: this.src, duration: null };
-  window.__played.push(entry);
-  this.addEventListener("playing", () => { entry.duration = this.duration; }, { once: true });
-  return play.call(this);
-};
-"""
 
 
 def shows_a_picture(img: Locator) -> None:
@@ -257,14 +218,8 @@ def test_a_typed_question_is_answered_from_the_timeline(page: Page, day: dict[st
 
 
 def test_push_to_talk_shows_the_transcript_and_plays_the_reply(page: Page) -> None:
-    page.get_by_role("button", name="Hold to talk").click()  # a short press starts recording
-    talk = page.locator("#talk")
-    expect(talk).to_have_attribute("aria-pressed", "true")  # the fake microphone speaks the question
-    page.wait_for_timeout(4500)
-    with page.expect_response(lambda r: "/api/voice/replies/" in r.url, timeout=90_000) as spoken:
-        talk.click()  # the next press sends
-        expect(page.locator(".bubble.me").last).to_contain_text("game", timeout=90_000)
-    assert spoken.value.status == 200 and spoken.value.headers["content-type"] == "audio/ogg"
+    spoken = ask_by_voice(page)
+    assert spoken.status == 200 and spoken.headers["content-type"] == "audio/ogg"
     wait_for(lambda: page.evaluate("window.__played.some(p => p.duration > 0.5)"), 20,
              what="the spoken reply to play")
     heard = page.locator(".bubble.me").last.inner_text().lower()
@@ -334,28 +289,10 @@ def test_the_shell_opens_offline_from_the_service_workers_cache(page: Page) -> N
 def test_a_push_message_shows_a_notification_that_opens_the_alert(page: Page, stack: Stack) -> None:
     """The service worker's push handler, fed a message as the browser's push service would
     (Chromium's DevTools protocol: no push service is reachable from here)."""
-    page.context.grant_permissions(["notifications"])
-    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
-    devtools = page.context.new_cdp_session(page)
-    registrations: list[dict[str, Any]] = []
-    devtools.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
-    devtools.send("ServiceWorker.enable")
-    for _ in range(100):  # DevTools events arrive while Playwright is called, not while we sleep
-        if any(not r["isDeleted"] for r in registrations):
-            break
-        page.wait_for_timeout(100)
-    registration = next(r for r in registrations if not r["isDeleted"])
     record = AlertRecord(id=uuid.uuid4().hex, child=CHILD, kind="upset", severity="urgent",
                          reason=f"{CHILD} has been crying for 3 minutes", raised_at=utcnow(),
                          state="raised", recipients=["*"])
-    devtools.send("ServiceWorker.deliverPushMessage", {
-        "origin": stack.url, "registrationId": registration["registrationId"],
-        "data": json.dumps(payload(record)),  # exactly what the Web Push channel sends
-    })
-    shown = wait_for(lambda: page.evaluate(
-        "() => navigator.serviceWorker.ready.then(r => r.getNotifications())"
-        ".then(list => list.map(n => ({title: n.title, body: n.body, tag: n.tag, url: n.data.url,"
-        " sticky: n.requireInteraction})))"), 15, what="the notification")
+    shown = push_and_read_notifications(page, stack.url, payload(record))  # what the Web Push channel sends
     assert shown == [{"title": f"URGENT: {CHILD} is upset", "body": record.reason, "tag": record.id,
                       "url": f"/#/alerts/{record.id}", "sticky": True}]
 
