@@ -7,6 +7,8 @@
       labels/frames/...        the labelled frames' copies (data_dir/labels)
       registry/<family>/...    the family's model versions and `current` (models dir)
       keys/vapid-*.pem|.txt    the Web Push keys (`cradle push keys`)
+      caddy/...                the https front door's local authority (root and intermediate
+                               certificates and keys), so the phones' installed root still holds
       settings/env|config      .env and the CRADLE_CONFIG_FILE YAML, when there are ones
 
 Left out: the camera's frames (a rolling window, pruned anyway; the labelled ones are in
@@ -63,6 +65,7 @@ def places(settings: Settings) -> dict[str, Path]:
         "registry": settings.models_dir / "registry",
         "keys/vapid-private.pem": private,
         "keys/vapid-public.txt": public,
+        "caddy": settings.https.root_certificate(settings.data_dir).parent,
         **{f"settings/{what}": path for what, path in settings_files().items()},
     }
 
@@ -194,7 +197,7 @@ def read_manifest(archive: Path) -> dict[str, Any]:
 def _safe_name(name: str) -> PurePosixPath:
     path = PurePosixPath(name)
     if (path.is_absolute() or any(part in ("", ".", "..") for part in path.parts) or not path.parts
-            or (path.parts[0] not in ("redis", "labels", "registry", "keys", "settings"))
+            or (path.parts[0] not in ("redis", "labels", "registry", "keys", "caddy", "settings"))
             or (path.parts[0] == "redis" and name != RDB)):
         raise BackupError(f"the archive names a file {name!r} that a Cradle backup never holds")
     return path

@@ -44,6 +44,7 @@ from services.timeline.store import Timeline
 from workers.celery_app import celery_config
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+ROOT_PEM = "-----BEGIN CERTIFICATE-----\nthe family's root\n-----END CERTIFICATE-----\n"
 ENDPOINT = "https://push.example.net/send/abc123"
 
 
@@ -117,6 +118,10 @@ def fill(settings: Settings, client: redis.Redis, home: Path) -> Family:
     Subscriptions(client).add("anna", subscription)
     vapid_public = generate_keys(*settings.delivery.key_files(settings.data_dir))
     (home / ".env").write_text("CRADLE_TIMELINE__RETENTION_DAYS=30\n")
+    root = settings.https.root_certificate(settings.data_dir)  # as Caddy's tls internal leaves it
+    root.parent.mkdir(parents=True)
+    root.write_text(ROOT_PEM)
+    (root.parent / "root.key").write_text("the authority's key")
     return Family(token, alert, mood, game, frame.read_bytes(), version.name, vapid_public)
 
 
@@ -139,6 +144,8 @@ def check_same(family: Family, settings: Settings, client: redis.Redis, home: Pa
     assert [s.endpoint for s in Subscriptions(client).of("anna").values()] == [ENDPOINT]
     assert settings.delivery.key_files(settings.data_dir)[1].read_text().strip() == family.vapid_public
     assert (home / ".env").read_text() == "CRADLE_TIMELINE__RETENTION_DAYS=30\n"
+    root = settings.https.root_certificate(settings.data_dir)  # the phones' installed root holds
+    assert root.read_text() == ROOT_PEM and (root.parent / "root.key").is_file()
 
 
 @pytest.fixture
@@ -169,7 +176,7 @@ def test_a_backup_restored_onto_a_fresh_stack_finds_the_same_family(
     assert manifest["counts"] == {"users": 2, "alerts": 1, "games": 1, "labels": 1, "events": 1,
                                   "model_versions": 1}
     assert {"redis/dump.rdb", "labels/frames/cot-2026-12-01/f1.jpg", "registry/mood/current",
-            f"registry/mood/{family.version}/model.pt", "keys/vapid-private.pem",
+            f"registry/mood/{family.version}/model.pt", "keys/vapid-private.pem", "caddy/root.crt",
             "settings/env"} <= set(manifest["files"])
     assert not any(name.startswith("frames/") for name in manifest["files"])  # camera frames stay out
     listed = cli(monkeypatch, tmp_path / "home", None, "backup", "list")
