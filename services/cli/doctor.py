@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from chatbot import project
 from services import assets, https
+from services.backup.archive import archives
 from services.redis_runtime import RedisUnavailable, reachable, redis_executable
 from services.settings import Settings, SettingsError, load_settings
 
@@ -142,6 +144,20 @@ def _torch(_settings: Settings) -> Finding:
     return Finding(True, f"torch {torch.__version__}; {gpu}")
 
 
+def _backups(settings: Settings) -> Finding:
+    """A warning, never a failure: the stack runs without backups, the family's data is at risk."""
+    folder = settings.backup.folder_in(settings.data_dir)
+    listed = archives(folder, read=False)
+    if not listed:
+        return Finding(False, f"no backup in {folder} yet", "cradle backup (the training worker's "
+                       "beat makes one each night when backup.enabled)", required=False)
+    age_h = (datetime.now(UTC) - listed[0].created_at).total_seconds() / 3600
+    stale = age_h > 2 * (24 if settings.backup.hour is not None else settings.backup.every_h)
+    detail = f"newest {listed[0].path.name}, {age_h:.0f} h old; {len(listed)} kept in {folder}"
+    return Finding(not stale, detail, "is 'cradle up' running with backup.enabled? or: cradle backup",
+                   required=False)
+
+
 def _disk(settings: Settings) -> Finding:
     folder = settings.data_dir.resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -169,6 +185,7 @@ def doctor() -> None:
         ("ffmpeg", _program("ffmpeg", "decodes voice messages")),
         ("espeak-ng", _program("espeak-ng", "spoken replies", required=False)),
         ("https (caddy)", _https),
+        ("backups", _backups),
         ("disk", _disk),
     ]
     failed = 0

@@ -26,6 +26,9 @@ def test_doctor_names_missing_weights_and_the_fix(tmp_path: Path) -> None:
     # No caddy: a warning (the stack runs on plain http), with the fix.
     assert "no-such-caddy is not installed" in result.stdout
     assert "sudo apt-get install caddy" in result.stdout
+    # No backup yet: a warning that says how to make one.
+    assert "no backup in " + str(tmp_path / "backups") in result.stdout
+    assert "cradle backup" in result.stdout
 
 
 def test_doctor_stops_on_bad_settings_naming_the_field(tmp_path: Path) -> None:
