@@ -24,6 +24,10 @@ def main() -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # h11, not httptools: h11 caps the request line and headers it buffers (a 1 MB
+        # header is refused before it is read whole); the app's Guard caps their number.
+        http="h11",
+        h11_max_incomplete_event_size=settings.gateway.limits.header_bytes,
     )
 
 

@@ -11,11 +11,13 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from services.auth import UserStore
 from services.gateway.deps import current_user
+from services.gateway.limits import Guard, upload_limit
 from services.gateway.observability import Metrics, install
 from services.gateway.routes import (
     alerts,
@@ -33,6 +35,7 @@ from services.gateway.routes import (
     voice,
 )
 from services.gateway.state import GatewayState
+from services.gateway.validation import refuse_unencodable, validation_failed
 from services.gateway.web import mount as mount_web_app
 from services.redis_runtime import connect
 from services.settings import Settings, get_settings
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 celery.close()
                 client.close()
 
+    limits = settings.gateway.limits
     app = FastAPI(
         title="Cradle",
         summary="A private, self-hosted family assistant for the nursery.",
@@ -67,13 +71,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        max_body_size=limits.body_bytes,  # a router's own limit (own_limit) replaces it
+        dependencies=[Depends(refuse_unencodable)],
+        exception_handlers={RequestValidationError: validation_failed},
     )
+    app.add_middleware(Guard, limits=limits)  # added before observe, so its refusals are logged
     app.state.metrics = Metrics()
     install(app, app.state.metrics)
+    own_limit = {id(chat.router): limits.chat_bytes, id(games.router): limits.game_bytes,  # by id:
+                 id(labels.router): limits.label_bytes, id(push.router): limits.push_bytes,  # routers
+                 id(voice.router): upload_limit(settings.speech)}  # do not hash
     for router in (health.router, me.router, metrics.router, chat.router, voice.router, alerts.router,
                    timeline.router, frames.router, push.router, games.router, labels.router,
                    teach.router):
-        app.include_router(router)
+        app.include_router(router, max_body_size=own_limit.get(id(router)))
     app.include_router(certificate.router)  # public: the phones fetch it before signing in
     _add_docs(app, public=settings.gateway.public_docs)
     mount_web_app(app)

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
+from services.settings.limits import GatewayLimits
+
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
@@ -143,6 +145,10 @@ class GatewaySettings(Section):
     )
     ready_timeout_s: float = Field(
         default=1.0, gt=0, le=30, description="Seconds each /ready check may take."
+    )
+    limits: GatewayLimits = Field(
+        default_factory=GatewayLimits,
+        description="Body, header and time limits on each request (services/settings/limits.py).",
     )
 
 

@@ -4,7 +4,6 @@ every delivery attempt) and `POST /api/alerts/{id}/ack`."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -20,6 +19,7 @@ from services.delivery.outbox import Outbox
 from services.gateway.deps import CurrentUser
 from services.gateway.deps import State as GatewayDep
 from services.gateway.routes.live import live_feed, start_after
+from services.gateway.validation import Moment
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
@@ -52,7 +52,7 @@ def list_alerts(
     _user: CurrentUser, state: GatewayDep,
     child: Annotated[str | None, Query(max_length=100)] = None,
     states: Annotated[list[State] | None, Query(alias="state")] = None,
-    since: datetime | None = None, until: datetime | None = None,
+    since: Moment | None = None, until: Moment | None = None,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AlertPage:

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from services.bus.events import FrameCaptured
 from services.gateway.deps import CurrentUser, State
 from services.gateway.state import GatewayState
+from services.gateway.validation import Moment
 from services.timeline.store import Timeline
 
 router = APIRouter(prefix="/api/frames", tags=["frames"])
@@ -49,7 +50,7 @@ def find_frame(state: GatewayState, frame_id: str, child: str | None, at: dateti
 async def frame(
     frame_id: FrameId, _user: CurrentUser, state: State,
     child: Annotated[str | None, Query(max_length=100)] = None,
-    at: Annotated[datetime | None, Query(description="About when it was taken (ISO 8601).")] = None,
+    at: Annotated[Moment | None, Query(description="About when it was taken (ISO 8601).")] = None,
 ) -> FileResponse:
     path = await run_in_threadpool(find_frame, state, frame_id, child, at)
     if path is None:

@@ -16,14 +16,15 @@ from starlette.concurrency import run_in_threadpool
 from services.bus.events import EVENT_TYPES, utcnow
 from services.gateway.deps import CurrentUser, State
 from services.gateway.state import GatewayState
+from services.gateway.validation import Moment
 from services.timeline.store import Timeline, TimelineConfig
 
 router = APIRouter(prefix="/api/timeline", tags=["timeline"])
 MAX_RANGE = timedelta(days=31)
 View = Literal["mood", "sleep", "wake_ups", "feeds", "hazards", "alerts", "what_happened"]
 Child = Annotated[str, Query(min_length=1, max_length=100, description="The child's name.")]
-Since = Annotated[datetime | None, Query(description="From (ISO 8601); default: a day before until.")]
-Until = Annotated[datetime | None, Query(description="Until (ISO 8601); default: now.")]
+Since = Annotated[Moment | None, Query(description="From (ISO 8601); default: a day before until.")]
+Until = Annotated[Moment | None, Query(description="Until (ISO 8601); default: now.")]
 
 
 def _timeline(state: GatewayState) -> Timeline:
