@@ -5,10 +5,18 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 
@@ -39,6 +47,40 @@ class GameError(ValueError):
     """A game, a catalogue file or a game id is not what it should be; the message says why."""
 
 
+# What a saved game's text may not hold: control characters (a newline only in steps and
+# safety), bidi overrides and isolates (they make text read other than it is stored, e.g.
+# a title that shows reversed), and lone surrogates (no store or embedder can take them).
+_CONTROL_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _plain(text: str, control: re.Pattern[str], allowed: str) -> str:
+    if _SURROGATE.search(text):
+        raise ValueError("holds a lone surrogate (\\ud800-\\udfff): send the text as UTF-8")
+    for pattern, what in ((control, f"a control character ({allowed})"),
+                          (_BIDI, "a bidi override, which makes text read other than it is")):
+        found = pattern.search(text)
+        if found:
+            raise ValueError(f"holds U+{ord(found.group()):04X}, {what}")
+    if not text.strip():
+        raise ValueError("is blank")
+    return text
+
+
+def _line(text: str) -> str:
+    return _plain(text, _CONTROL_IN_LINE, "none is allowed")
+
+
+def _text(text: str) -> str:
+    return _plain(text, _CONTROL_IN_TEXT, "only a newline is allowed")
+
+
+Line = Annotated[str, AfterValidator(_line)]  # one line of plain text
+Text = Annotated[str, AfterValidator(_text)]  # plain text, newlines allowed
+
+
 def slugify(title: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
     if not slug:
@@ -52,16 +94,17 @@ class Game(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field("", pattern=r"^([a-z0-9]+(-[a-z0-9]+)*)?$", description="slug; from the title when empty")
-    title: str = Field(min_length=3, max_length=80)
+    title: Line = Field(min_length=3, max_length=80)
     age_months: tuple[int, int] = Field(description="youngest and oldest age in months, 0-48")
-    places: list[Place] = Field(min_length=1)
+    places: list[Place] = Field(min_length=1, max_length=len(Place))
     energy: Energy
-    materials: list[str] = Field(default_factory=list, description="empty: no toys needed")
+    materials: list[Annotated[Line, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=20, description="empty: no toys needed")
     minutes: int = Field(ge=1, le=120, description="typical duration")
-    skills: list[Skill] = Field(min_length=1)
-    steps: list[str] = Field(min_length=2, max_length=5)
-    safety: str = Field(min_length=5)
-    added_by: str = Field("", description="who saved it; empty for the shipped catalogue")
+    skills: list[Skill] = Field(min_length=1, max_length=len(Skill))
+    steps: list[Annotated[Text, Field(min_length=3, max_length=500)]] = Field(min_length=2, max_length=5)
+    safety: Text = Field(min_length=5, max_length=1000)
+    added_by: str = Field("", max_length=100, description="who saved it; empty for the shipped catalogue")
 
     @field_validator("age_months")
     @classmethod

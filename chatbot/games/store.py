@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from chatbot.games.embedder import Embedder, Vectors
 from chatbot.games.model import CATALOGUE_DIR, Game, GameError, load_catalogue
 from chatbot.games.parse import game_from_text
 from chatbot.games.ranking import Context, Filters, rating_bonus
+
+log = logging.getLogger(__name__)
 
 PREFIX = "games"
 IDS = f"{PREFIX}:ids"  # set of every game id
@@ -170,8 +173,18 @@ class GameStore:
         ids = sorted(str(i) for i in self.client.smembers(IDS))
         games_raw = self.client.mget([_game_key(i) for i in ids]) if ids else []
         vectors_raw = self.client.mget([_vector_key(i) for i in ids]) if ids else []
-        self._games = [parse_game_json(str(raw)) for raw in games_raw if raw is not None]
-        rows = [np.frombuffer(base64.b64decode(str(raw)), dtype=np.float32) for raw in vectors_raw if raw]
+        games, rows = [], []
+        for game_id, raw, vector in zip(ids, games_raw, vectors_raw, strict=True):
+            if raw is None or not vector:
+                continue
+            try:
+                game = parse_game_json(str(raw))
+            except GameError as exc:  # one bad game (saved before today's bounds) spoils no search
+                log.error("game %s left out of searches: %s", game_id, exc)
+                continue
+            games.append(game)
+            rows.append(np.frombuffer(base64.b64decode(str(vector)), dtype=np.float32))
+        self._games = games
         self._matrix = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
         self._cached_version = current
 

@@ -109,6 +109,20 @@ def test_context_prefers_calm_games_when_upset_or_tired(store: GameStore, contex
     assert all(h.game.energy == Energy.calm for h in tired[:5])
 
 
+def test_a_damaged_stored_game_is_left_out_and_searches_go_on(store: GameStore, client: redis.Redis) -> None:
+    """A game saved before today's bounds (a 1 MB safety text) no longer validates: it is
+    kept in Redis and named when read, but every other game is still found."""
+    raw = client.get("games:game:peekaboo")
+    assert raw is not None
+    damaged = str(raw).replace('"safety":', '"safety":"' + "x" * 1_000_000 + '","old_safety":', 1)
+    client.set("games:game:peekaboo", damaged)
+    client.incr("games:version")
+    with pytest.raises(GameError, match="damaged"):
+        store.get("peekaboo")
+    found = ids(store.search("hide and seek for a baby", limit=5))
+    assert found and "peekaboo" not in found
+
+
 def test_unknown_game_id_says_so(store: GameStore) -> None:
     with pytest.raises(GameError, match="no game with id 'nope'"):
         store.get("nope")
