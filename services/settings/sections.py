@@ -316,6 +316,14 @@ class SpeechSettings(Section):
     max_seconds: float = Field(
         default=60.0, gt=0, le=600, description="Longest voice message accepted, in seconds."
     )
+    min_seconds: float = Field(
+        default=0.3, ge=0, le=10,
+        description="Shortest voice message accepted, in seconds: less is not a question.",
+    )
+    probe_timeout_s: float = Field(
+        default=5.0, gt=0, le=60,
+        description="Seconds ffprobe may take to say what an upload is before it is refused.",
+    )
     timeout_s: float = Field(
         default=60.0, gt=0, le=600, description="Seconds the gateway waits for a transcript."
     )

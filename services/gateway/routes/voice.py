@@ -1,5 +1,9 @@
 """Voice: `POST /api/transcribe` (words only) and `POST /api/voice` (words, the assistant's
-reply and the reply spoken), with the latency of each stage logged and returned."""
+reply and the reply spoken), with the latency of each stage logged and returned.
+
+An upload is probed (services/gateway/probe.py) before the speech task is sent: what is
+not a recording of real length is refused at once, 415 saying what it is, and never
+queued for a worker that would "transcribe" it."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from models.speech.asr import NO_SPEECH_REPLY
 from services.gateway.chat import ChatUnavailable, reply
 from services.gateway.deps import CurrentUser, State
+from services.gateway.probe import NotAudio, ProbeUnavailable, TooLong, probe
 from services.gateway.state import GatewayState
 
 router = APIRouter(prefix="/api", tags=["voice"])
@@ -71,6 +76,20 @@ async def _store(state: GatewayState, audio: UploadFile) -> str:
     return audio_id
 
 
+async def _check(state: GatewayState, audio_id: str) -> None:
+    """Refuse a stored upload that is not a voice recording (ffprobe, in a thread)."""
+    speech = state.settings.speech
+    try:
+        await run_in_threadpool(probe, state.settings.audio_dir / audio_id, min_seconds=speech.min_seconds,
+                                max_seconds=speech.max_seconds, timeout_s=speech.probe_timeout_s)
+    except NotAudio as exc:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from exc
+    except TooLong as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
+    except ProbeUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+
+
 def wait_for_task(state: GatewayState, name: str, args: list[Any]) -> Any:
     """Send a speech task and wait for its result (at most speech.timeout_s); blocking."""
     result = state.celery.send_task(name, args=args)
@@ -85,10 +104,13 @@ async def _transcribe(
 ) -> dict[str, Any]:
     started = time.perf_counter()
     audio_id = await _store(state, audio)
-    timings["upload"] = round((time.perf_counter() - started) * 1000, 1)
-    started = time.perf_counter()
     try:
+        await _check(state, audio_id)
+        timings["upload"] = round((time.perf_counter() - started) * 1000, 1)  # received, stored, probed
+        started = time.perf_counter()
         outcome = await run_in_threadpool(wait_for_task, state, "workers.speech.transcribe", [audio_id, user])
+    except HTTPException:
+        raise
     except Exception as exc:
         log.exception("speech worker failed")
         raise HTTPException(
