@@ -7,14 +7,14 @@ has a default, a bound and a description.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from services.settings.base import Section
 
 KIB = 1024
 
 
-class GatewayLimits(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
+class GatewayLimits(Section):
     body_bytes: int = Field(
         default=16 * KIB, ge=KIB, le=16 * KIB * KIB,
         description="Largest request body, in bytes, of a route without a limit of its own.",

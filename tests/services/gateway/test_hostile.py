@@ -314,7 +314,7 @@ def test_unencodable_finds_what_json_dumps_cannot_encode(value: Any) -> None:
 def test_an_excerpt_always_encodes_and_is_short(value: Any) -> None:
     shown = excerpt(value)
     encoded = json.dumps(shown, allow_nan=False).encode("utf-8")
-    assert len(encoded) <= 12 * (MAX_ECHO + 1) + 2  # each character at worst a \\uXXXX pair
+    assert len(encoded) <= 12 * (MAX_ECHO + 1) + 2  # a character escapes to at most 12 bytes (\\ud83d\\ude00)
 
 
 @given(st.text(hostile.ANY_CHAR), st.integers(1, 100))
