@@ -19,9 +19,11 @@ def test_the_shell_needs_no_token_and_locks_down_what_it_may_load(gateway: TestC
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe" not in policy
     assert page.headers["referrer-policy"] == "no-referrer"
     assert page.headers["cache-control"] == "no-cache"
-    # every script, style and icon the page names is served
+    # every script, style and icon the page names is served; the certificate link is Caddy's
+    # to fill (test_https serves it, and its 404 before Caddy has run)
     for url in re.findall(r'(?:src|href)="(/[^"#]+)"', page.text):
-        assert gateway.get(url).status_code == 200, url
+        if url != "/ca.crt":
+            assert gateway.get(url).status_code == 200, url
 
 
 def test_the_service_worker_caches_every_shell_file_under_the_current_version(gateway: TestClient) -> None:
