@@ -183,7 +183,10 @@ def test_a_family_teaches_cradle_its_nursery_and_a_bad_candidate_is_refused(
         after = analyse(sender, held)
         assert vision.poll() is None  # never restarted
         taught = served(held, after)
-        assert taught["familiar"] >= 0.85 and taught["moods_right"] >= 0.7, taught
+        # About 100 held-out frames have a mood and the taught model reads some 75% of them
+        # right (bench/results/teach.md): one standard error is 4 points, so the floor sits
+        # three below, where a good run cannot fall and the untaught demo's 0% cannot reach.
+        assert taught["familiar"] >= 0.85 and taught["moods_right"] >= 0.62, taught
         assert taught["hazards_found"] >= 0.7 and taught["false_hazards"] <= 0.1, taught
         versions = {e.model_version for e in after if e.type in ("mood.observed", "caption.observed",
                                                                  "hazard.detected")}
