@@ -55,7 +55,7 @@ class Ingest:
         s = settings.camera
         self.publisher = Publisher(client, settings.bus)
         self.status = CameraStatus(client)
-        self.store = FrameStore(settings.frames_dir, quality=s.jpeg_quality, max_side=s.max_side)
+        self.store = FrameStore.of(settings)
         self.dispatcher = Dispatcher(celery, client, self.status, max_in_flight=s.max_batches_in_flight,
                                      expires_s=s.batch_expires_s, task=task)
         self.cameras = [self._camera(config) for config in cameras]

@@ -1,4 +1,5 @@
-"""Stored frames: removed by age, then oldest first down to the disk budget."""
+"""Stored frames: found by their reference or their file naming, never outside the frames
+folder; removed by age, then oldest first down to the disk budget."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from services.camera.store import FrameStore
 
@@ -43,3 +45,37 @@ def test_the_oldest_frames_go_first_when_over_the_disk_budget(tmp_path: Path) ->
     assert pruned.by_budget == 6 and pruned.kept == 4 and pruned.kept_bytes <= budget
     assert [p.exists() for p in frames] == [False] * 6 + [True] * 4
     assert size > 1000  # real JPEGs, so the budget means something
+
+
+def jpeg(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (32, 24), (200, 120, 80)).save(path, format="JPEG")
+    return path
+
+
+def test_find_frame_by_event_path_or_by_camera_naming(tmp_path: Path) -> None:
+    root = tmp_path / "frames"
+    frame = jpeg(root / "cot/2026-11-20/140000.000-f7.jpg")
+    store = FrameStore(root)
+    assert store.find("f7", "cot/2026-11-20/140000.000-f7.jpg") == frame
+    assert store.find("f7", None, "cot") == frame
+    assert store.find("f7", "missing.jpg", "cot") == frame  # the event's path is gone: naming
+    assert store.find("f7", None, "hall") is None
+    assert store.find("f8") is None
+    jpeg(tmp_path / "outside-f9.jpg")
+    assert store.find("f9", "../outside-f9.jpg") is None
+    assert store.find("*", None) is None
+
+
+def test_a_saved_frame_is_found_by_the_reference_save_returns(tmp_path: Path) -> None:
+    store = FrameStore(tmp_path / "frames")
+    now = time.time()
+    path = _frame(store, "cot", 1, age_s=0, now=now)
+    reference = path.relative_to(store.root).as_posix()
+    taken = datetime.fromtimestamp(now, UTC)
+    assert reference == FrameStore.reference("cot", "f001", taken)
+    assert store.find("f001", reference) == path == store.find("f001", camera="cot")
+    assert store.file(reference) == path and store.file("../elsewhere.jpg") is None
+    other = _frame(store, "play", 2, age_s=0, now=now)
+    assert store.frames("cot") == [path] and store.frames() == [path, other]
+    assert store.frames(frame_id="f002") == [other] and store.frames("c*") == []
