@@ -7,10 +7,12 @@ keeps prefetch at 1 and acknowledgement late; celery-batches would need a prefet
 its batch size, which breaks both.
 
 For each frame: `mood.observed`, `caption.observed` and a `hazard.detected` per safety
-rule the caption triggers, or `frame.failed` when the frame cannot be read. Moods and
-captions carry their model's novelty and whether that model found the frame familiar
-(models/vision.py); a frame unfamiliar to the captioner raises no hazard, whatever its
-caption says. Event ids
+rule the caption triggers, or `frame.failed` when the frame cannot be read. Moods,
+captions and hazards carry the frame's reference (its `frame.captured` path), so their
+consumers find the frame in the frame store (services/camera/store.py) without a search;
+a reference outside the frames folder fails the frame. Moods and captions carry their
+model's novelty and whether that model found the frame familiar (models/vision.py); a
+frame unfamiliar to the captioner raises no hazard, whatever its caption says. Event ids
 derive from the frame and the model version, so a redelivered task publishes the same
 ids and consumers drop the repeats.
 """
@@ -37,6 +39,7 @@ from services.bus.events import (
     HazardDetected,
     MoodObserved,
 )
+from services.camera.store import FrameStore
 from services.settings import Settings
 from workers.base import ModelTask
 from workers.celery_app import app
@@ -50,12 +53,6 @@ class BadFrameMessage(ValueError):
 
 def stable_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
-def frame_file(frames_dir: Path, relative: str) -> Path | None:
-    """The frame's file, or None when the reference points outside the frames folder."""
-    path = (frames_dir / relative).resolve()
-    return path if path.is_relative_to(frames_dir) else None
 
 
 @dataclass
@@ -117,6 +114,7 @@ def frame_events(
     mood = analysis.mood
     if isinstance(mood, MoodFailure):
         return [FrameFailed(id=stable_id("failed", frame.frame_id), error=mood.error, **where)]
+    where["path"] = frame.path  # the frame's reference: consumers need no search
     events: list[Event] = [
         MoodObserved(
             id=stable_id("mood", frame.frame_id, mood.model_version), mood=mood.mood,
@@ -155,7 +153,8 @@ def analyse(task: VisionTask, frames: list[FrameCaptured]) -> list[Event]:
     """The events for `frames`, in frame order."""
     vision: VisionModels = task.model
     settings = task.settings
-    files = [frame_file(settings.frames_dir, frame.path) for frame in frames]
+    store = FrameStore.of(settings)
+    files = [store.file(frame.path) for frame in frames]
     readable = [path for path in files if path is not None]
     analyses = iter(vision.analyser.analyse(readable))
     events: list[Event] = []

@@ -1,8 +1,11 @@
 """Cradle's events: typed, versioned, with ids and timestamps.
 
 An event carries references (a frame id and its path, an audio id), never image or audio
-bytes. On the stream each event is two fields: `type` and `event` (the JSON body). A
-consumer reads the body back with `parse_event`, which rejects unknown types, other
+bytes. The moods, captions and hazards seen in a frame carry its `path` as its
+`frame.captured` did (the frame's reference in the frame store, services/camera/store.py),
+so no consumer searches for the frame; those stored before they carried it read back with
+`path` None. On the stream each event is two fields: `type` and `event` (the JSON body).
+A consumer reads the body back with `parse_event`, which rejects unknown types, other
 schema versions and missing fields with `MalformedEvent`.
 """
 
@@ -65,6 +68,15 @@ def _novelty() -> Any:
     )
 
 
+def _frame_path() -> Any:
+    return Field(
+        default=None,
+        description="Where the frame's JPEG lies, relative to the frames folder (its "
+        "frame.captured path). None: written before these events carried it; the frame "
+        "store then finds the frame by its file naming.",
+    )
+
+
 def _familiar() -> Any:
     return Field(
         default=True,
@@ -79,6 +91,7 @@ class MoodObserved(Event):
     frame_id: str
     camera: str
     child: str
+    path: str | None = _frame_path()
     mood: str
     probabilities: dict[str, float]
     model_version: str
@@ -91,6 +104,7 @@ class CaptionObserved(Event):
     frame_id: str
     camera: str
     child: str
+    path: str | None = _frame_path()
     text: str = Field(max_length=500)
     score: float = Field(
         ge=0, le=1, description="Confidence: geometric-mean word probability of the caption."
@@ -107,6 +121,7 @@ class HazardDetected(Event):
     frame_id: str
     camera: str
     child: str
+    path: str | None = _frame_path()
     kind: str
     severity: Literal["info", "warning", "urgent"]
     caption: str

@@ -16,13 +16,18 @@ from celery import Celery
 from celery.exceptions import TimeoutError as CeleryTimeout
 from PIL import Image
 
+from models.caption.rules import DEFAULT_RULES, load_rules
+from models.caption.serve import Caption
 from models.mood.config import MoodConfig
 from models.mood.model import build_model, save_model
+from models.mood.serve import MoodResult
 from models.probes import real_photos
 from models.scenes import make_room, render_scene
+from models.vision import FrameAnalysis
 from services.bus.events import FrameCaptured, parse_event
 from services.settings import Settings
 from tests.conftest import ROOT
+from workers.vision import frame_events
 
 MODELS = ROOT / "var" / "models"
 
@@ -45,6 +50,19 @@ def frame(frame_id: str, path: str) -> dict[str, object]:
 
 def events_on(client: redis.Redis, settings: Settings) -> list[dict[str, str]]:
     return [fields for _id, fields in client.xrange(settings.bus.stream)]
+
+
+def test_the_events_of_a_frame_carry_its_reference(settings: Settings) -> None:
+    """Moods, captions and hazards name the frame's JPEG as its frame.captured did, so no
+    consumer searches for it."""
+    captured = FrameCaptured.model_validate(frame("f-a", "cot/a.jpg"))
+    file = settings.frames_dir / "cot" / "a.jpg"
+    analysis = FrameAnalysis(file, MoodResult(file, "happy", {"happy": 1.0}, "mood-t", familiar=True),
+                             Caption("a baby crawling near the stairs", -1.0, 0.9, "caption-t", file,
+                                     familiar=True))
+    events = frame_events(captured, analysis, load_rules(DEFAULT_RULES), settings)
+    assert [e.type for e in events] == ["mood.observed", "caption.observed", "hazard.detected"]
+    assert [e.path for e in events] == ["cot/a.jpg"] * 3  # type: ignore[attr-defined]
 
 
 def test_frames_become_mood_events_and_bad_frames_failure_events(

@@ -72,6 +72,15 @@ def test_missing_field_is_named() -> None:
         parse_event({"event": json.dumps(body)})
 
 
+def test_a_mood_stored_before_events_carried_the_frame_path_still_reads() -> None:
+    carried = mood(path="cot/2026-11-20/140000.000-f1.jpg")
+    assert parse_event(carried.to_fields()) == carried
+    old = mood()
+    body = json.loads(old.model_dump_json())
+    del body["path"]
+    assert parse_event({"event": json.dumps(body)}) == old and old.path is None
+
+
 def test_every_event_type_is_registered_once() -> None:
     assert all(cls.model_fields["type"].default == name for name, cls in EVENT_TYPES.items())
     assert mood().occurred_at <= datetime.now(UTC)
