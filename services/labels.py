@@ -4,7 +4,9 @@ One store for the gateway's Teach routes and the chatbot's corrections. A label 
 frame's mood (feed, happy, upset, sleep) and its scene tags (several at once: on the
 floor and near the stairs; the list is the `teach.tags` setting), with who gave it and
 when. Labelling a frame again changes what was said (a field not given stays as it
-was); a frame left with neither a mood nor a tag is no longer labelled.
+was); a frame left with neither a mood nor a tag is no longer labelled. A frame's
+picture is found in the frame store (services/camera/store.py) by the reference its
+`mood.observed` carries, and copied here.
 
     <data_dir>/labels/frames/<session>/<frame_id>.jpg   the frame's copy (pruning spares it)
     cradle:labels:<frame_id>                            the label (hash)
@@ -35,6 +37,7 @@ import redis
 
 from models.images import DataError, open_rgb
 from services.bus.events import MOODS, MoodObserved
+from services.camera.store import FRAME_ID, FrameStore
 from services.settings import Settings
 
 PREFIX = "cradle:labels"
@@ -42,7 +45,7 @@ INDEX = f"{PREFIX}:index"
 SPLIT = f"{PREFIX}:split"
 SESSIONS = f"{PREFIX}:sessions"
 CHANGES = f"{PREFIX}:changes"
-_FRAME_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_FRAME_ID = re.compile(FRAME_ID)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 Side = Literal["train", "held_out"]
 
@@ -83,33 +86,6 @@ def session_name(camera: str, day: str) -> str:
 
 def _folder_name(name: str) -> str:
     return _UNSAFE.sub("-", name).strip("-.") or "session"
-
-
-def find_frame(frames_dir: Path, frame_id: str, relative: str | None = None,
-               camera: str | None = None) -> Path | None:
-    """Where a frame's JPEG lies under `frames_dir`: at `relative` (a `frame.captured`
-    event's path) when given and present, else by the camera's file naming
-    (`<camera>/<day>/<time>-<frame_id>.jpg`). None when it is gone (pruned) or the
-    name would lead outside the frames folder."""
-    root = frames_dir.resolve()
-    if not _FRAME_ID.match(frame_id):
-        return None
-    if relative:  # the event's own path: no folder scan when the file is where it says
-        path = (root / relative).resolve()
-        if path.is_relative_to(root) and path.is_file():
-            return path
-    if not root.is_dir():
-        return None
-    pattern = f"{glob_escape(camera)}/*/*-{frame_id}.jpg" if camera else f"*/*/*-{frame_id}.jpg"
-    for candidate in sorted(root.glob(pattern)):
-        path = candidate.resolve()
-        if path.is_relative_to(root) and path.is_file():
-            return path
-    return None
-
-
-def glob_escape(name: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 class LabelStore:
@@ -173,13 +149,13 @@ class LabelStore:
         assert label is not None
         return label
 
-    def label_observed(self, frames_dir: Path, observed: MoodObserved, relative: str | None, *, by: str,
-                       at: datetime, timezone: tzinfo, mood: MoodSaid = KEEP,
-                       tags: TagsSaid = KEEP) -> Label | None:
-        """Label the frame the classifier saw in `observed`, in the session of its camera
-        and local day. Raises FileNotFoundError when its picture is gone (pruned), and
-        DataError as `label`; returns None when the label was emptied."""
-        path = find_frame(frames_dir, observed.frame_id, relative, observed.camera)
+    def label_observed(self, frames_dir: Path, observed: MoodObserved, *, by: str, at: datetime,
+                       timezone: tzinfo, mood: MoodSaid = KEEP, tags: TagsSaid = KEEP) -> Label | None:
+        """Label the frame the classifier saw in `observed` (its picture under `frames_dir`,
+        where its reference says), in the session of its camera and local day. Raises
+        FileNotFoundError when its picture is gone (pruned), and DataError as `label`;
+        returns None when the label was emptied."""
+        path = FrameStore(frames_dir).find(observed.frame_id, observed.path, observed.camera)
         known = self.get(observed.frame_id)
         if path is None and (known is None or not known.path.is_file()):
             raise FileNotFoundError(f"frame {observed.frame_id}'s picture is gone (old frames are pruned)")

@@ -37,7 +37,7 @@ from chatbot.actions.phrases import (
     times,
 )
 from models.images import DataError
-from services.bus.events import MOODS, FrameCaptured, MalformedEvent, MoodObserved
+from services.bus.events import MOODS, MalformedEvent, MoodObserved
 from services.settings.sections import ChildSettings
 from services.timeline.runs import Observation, split_runs
 from services.timeline.views import Span
@@ -424,18 +424,12 @@ class ActionCorrectMood(ChildAction):
 
     def _store(self, b: Backend, who: Subject, frames: Sequence[MoodObserved], actual: str, by: str,
                now: datetime) -> int:
-        captured = {
-            e.frame_id: e.path
-            for e in b.timeline.events(who.child.id, frames[0].occurred_at - timedelta(minutes=2),
-                                       frames[-1].occurred_at, types=["frame.captured"])
-            if isinstance(e, FrameCaptured)
-        }
         labels = b.labels
         stored = 0
         for frame in frames:
             try:
-                labels.label_observed(b.settings.frames_dir, frame, captured.get(frame.frame_id), by=by,
-                                      at=now, timezone=b.timezone, mood=actual)
+                labels.label_observed(b.settings.frames_dir, frame, by=by, at=now, timezone=b.timezone,
+                                      mood=actual)
             except FileNotFoundError:
                 log.warning("frame %s is gone; not labelled %s", frame.frame_id, actual)
                 continue

@@ -23,7 +23,7 @@ from chatbot.actions.child import ChildAction, Subject, frames_to_correct
 from chatbot.actions.phrases import listing, plural
 from models.caption.rules import negated
 from models.images import DataError
-from services.bus.events import FrameCaptured, MoodObserved
+from services.bus.events import MoodObserved
 from services.teach import job
 
 log = logging.getLogger(__name__)
@@ -81,17 +81,13 @@ class ActionCorrectScene(ChildAction):
         frames = frames_to_correct(moods, None)[-10:]
         if not frames:
             return f"Thanks. I have no pictures of {who.her} from the last few minutes to learn from."
-        captured = {e.frame_id: e.path for e in b.timeline.events(
-            who.child.id, frames[0].occurred_at - SCENE_WINDOW, now, types=["frame.captured"])
-            if isinstance(e, FrameCaptured)}
         stored = 0
         for frame in frames:
             before = b.labels.get(frame.frame_id)
             merged = list(dict.fromkeys([*(before.tags if before else ()), *tags]))
             try:
-                b.labels.label_observed(b.settings.frames_dir, frame, captured.get(frame.frame_id),
-                                        by=tracker.sender_id or "someone", at=now, timezone=b.timezone,
-                                        tags=merged)
+                b.labels.label_observed(b.settings.frames_dir, frame, by=tracker.sender_id or "someone",
+                                        at=now, timezone=b.timezone, tags=merged)
             except (FileNotFoundError, DataError) as exc:
                 log.warning("frame %s not tagged: %s", frame.frame_id, exc)
                 continue

@@ -15,7 +15,7 @@ from PIL import Image
 
 from models.images import DataError
 from services.bus.events import MoodObserved
-from services.labels import KEEP, LabelStore, find_frame, session_name
+from services.labels import KEEP, LabelStore, session_name
 
 AT = datetime(2026, 11, 20, 19, 0, tzinfo=UTC)
 TAGS = ("in_cot", "on_floor", "near_stairs", "climbing")
@@ -109,13 +109,13 @@ def test_labelling_an_observed_frame_names_its_camera_day(store: LabelStore, tmp
     jpeg(root / "cot/2026-11-20/140000.000-f9.jpg")
     seen = MoodObserved(frame_id="f9", camera="cot", child="Mia", mood="upset", probabilities={"upset": 1.0},
                         model_version="t", occurred_at=AT)
-    label = store.label_observed(root, seen, None, by="mum", at=AT, timezone=UTC, tags=["climbing"])
+    label = store.label_observed(root, seen, by="mum", at=AT, timezone=UTC, tags=["climbing"])
     assert label is not None
     assert (label.session, label.predicted, label.tags) == (session_name("cot", "2026-11-20"), "upset",
                                                             ("climbing",))
     gone = seen.model_copy(update={"frame_id": "f10"})
     with pytest.raises(FileNotFoundError, match="gone"):
-        store.label_observed(root, gone, None, by="mum", at=AT, timezone=UTC, mood="feed")
+        store.label_observed(root, gone, by="mum", at=AT, timezone=UTC, mood="feed")
 
 
 @given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 30)), min_size=1, max_size=60))
@@ -139,15 +139,3 @@ def test_a_day_once_on_a_side_stays_there_and_two_days_fill_both_sides(
         assert counts["held_out"]["days"] >= 1 and counts["train"]["days"] >= 1
     assert store.sides().get(f"cot-2026-11-{labels[0][0] + 1:02d}") == "train"  # the first day trains
 
-
-def test_find_frame_by_event_path_or_by_camera_naming(tmp_path: Path) -> None:
-    root = tmp_path / "frames"
-    frame = jpeg(root / "cot/2026-11-20/140000.000-f7.jpg")
-    assert find_frame(root, "f7", "cot/2026-11-20/140000.000-f7.jpg") == frame
-    assert find_frame(root, "f7", None, "cot") == frame
-    assert find_frame(root, "f7", "missing.jpg", "cot") == frame  # the event's path is gone: naming
-    assert find_frame(root, "f7", None, "hall") is None
-    assert find_frame(root, "f8") is None
-    jpeg(tmp_path / "outside-f9.jpg")
-    assert find_frame(root, "f9", "../outside-f9.jpg") is None
-    assert find_frame(root, "*", None) is None

@@ -1,9 +1,9 @@
 """`GET /api/frames/{frame_id}`: a stored snapshot (JPEG), for a signed-in user only.
 
-A frame is found from its `frame.captured` event on the child's timeline when the
-caller names the child and a time near the frame (an alert's `child` and `raised_at`),
-else by the camera's file naming (`<camera>/<day>/<time>-<frame id>.jpg`). Either way
-the file must lie inside the frames folder.
+The frame store (services/camera/store.py) finds it: at the path its `frame.captured`
+event on the child's timeline carries, when the caller names the child and a time near
+the frame (an alert's `child` and `raised_at`), else by its file naming. Either way the
+file must lie inside the frames folder.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.bus.events import FrameCaptured
+from services.camera.store import FRAME_ID, FrameStore
 from services.gateway.deps import CurrentUser, State
 from services.gateway.state import GatewayState
 from services.gateway.validation import Moment
@@ -25,25 +26,17 @@ from services.timeline.store import Timeline
 
 router = APIRouter(prefix="/api/frames", tags=["frames"])
 NEAR = timedelta(minutes=2)  # a frame is analysed and alerted on within this of its capture
-FrameId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A frame id.")]
-
-
-def inside(root: Path, relative: str) -> Path | None:
-    path = (root / relative).resolve()
-    return path if path.is_relative_to(root) and path.is_file() else None
+FrameId = Annotated[str, PathParam(pattern=FRAME_ID, description="A frame id.")]
 
 
 def find_frame(state: GatewayState, frame_id: str, child: str | None, at: datetime | None) -> Path | None:
-    root = state.settings.frames_dir
-    if child and at:
+    reference = None
+    if child and at:  # the hint names the frame's capture: its reference, without a folder scan
         for event in Timeline(state.redis).events(child, at - NEAR, at + NEAR, types=["frame.captured"]):
             if isinstance(event, FrameCaptured) and event.frame_id == frame_id:
-                return inside(root, event.path)
-    if not root.is_dir():
-        return None
-    for candidate in root.glob(f"*/*/*-{frame_id}.jpg"):  # frame_id holds no glob characters
-        return inside(root, str(candidate.relative_to(root)))
-    return None
+                reference = event.path
+                break
+    return FrameStore.of(state.settings).find(frame_id, reference)
 
 
 @router.get("/{frame_id}", summary="A snapshot (JPEG)", response_class=FileResponse)

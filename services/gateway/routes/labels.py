@@ -4,7 +4,8 @@ mood and scene tags), `DELETE /api/labels/{frame_id}` and `GET /api/labels` (the
 
 Labels go to the one labels store the chatbot's corrections use too (services/labels.py),
 which copies the frame and keeps each camera-day wholly on the training or the held-out
-side.
+side. A frame's picture is found in the frame store (services/camera/store.py) by the
+reference its `mood.observed` carries.
 """
 
 from __future__ import annotations
@@ -19,16 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from starlette.concurrency import run_in_threadpool
 
 from models.images import DataError
-from services.bus.events import MOODS, FrameCaptured, MoodObserved, utcnow
+from services.bus.events import MOODS, MoodObserved, utcnow
+from services.camera.store import FRAME_ID, FrameStore
 from services.gateway.deps import CurrentUser, State
 from services.gateway.state import GatewayState
-from services.labels import KEEP, Label, LabelStore, find_frame
+from services.labels import KEEP, Label, LabelStore
 from services.timeline.store import Timeline, TimelineConfig
 
 router = APIRouter(prefix="/api/labels", tags=["labels"])
 LOOK_BACK_DAYS = 7  # how far back a frame to label is looked for
-NEAR = timedelta(minutes=2)  # a frame's mood is observed within this of its capture
-FRAME_ID = r"^[A-Za-z0-9_-]{1,64}$"
 Child = Annotated[str, Query(min_length=1, max_length=100, description="The child's name.")]
 
 
@@ -98,9 +98,8 @@ def _timeline(state: GatewayState) -> Timeline:
 
 def _frames(state: GatewayState, child: str, hours: int, limit: int) -> list[FrameOut]:
     until = utcnow()
-    events = _timeline(state).events(child, until - timedelta(hours=hours), until,
-                                     types=["frame.captured", "mood.observed"])
-    captured = {e.frame_id: e.path for e in events if isinstance(e, FrameCaptured)}
+    events = _timeline(state).events(child, until - timedelta(hours=hours), until, types=["mood.observed"])
+    store = FrameStore.of(state.settings)
     labels = LabelStore.of(state.redis, state.settings)
     found: list[FrameOut] = []
     for mood in reversed(events):  # newest first
@@ -108,8 +107,7 @@ def _frames(state: GatewayState, child: str, hours: int, limit: int) -> list[Fra
             break
         if not isinstance(mood, MoodObserved):
             continue
-        path = find_frame(state.settings.frames_dir, mood.frame_id, captured.get(mood.frame_id), mood.camera)
-        if path is None:
+        if store.find(mood.frame_id, mood.path, mood.camera) is None:
             continue  # pruned: nothing left to label
         label = labels.get(mood.frame_id)
         hint = urlencode({"child": child, "at": mood.occurred_at.isoformat()})
@@ -145,13 +143,10 @@ def _label(state: GatewayState, said: LabelIn, by: str) -> Labelled | None:
     if mood is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"no frame {said.frame_id} of {said.child} in the last {LOOK_BACK_DAYS} days")
-    near = timeline.events(said.child, mood.occurred_at - NEAR, mood.occurred_at, types=["frame.captured"])
-    relative = next((e.path for e in near if isinstance(e, FrameCaptured) and e.frame_id == mood.frame_id),
-                    None)
     store = LabelStore.of(state.redis, state.settings)
     try:
         label = store.label_observed(
-            state.settings.frames_dir, mood, relative, by=by, at=utcnow(),
+            state.settings.frames_dir, mood, by=by, at=utcnow(),
             timezone=ZoneInfo(state.settings.alerts.timezone),
             mood=said.mood if "mood" in said.model_fields_set else KEEP,
             tags=(said.tags or []) if "tags" in said.model_fields_set else KEEP)

@@ -46,18 +46,20 @@ def spoken(reply: str) -> str:
 def seen(b: Backend, letters: str, start: datetime, every: timedelta = MIN, child: str = "Mia",
          frames: bool = False, familiar: bool = True) -> list[MoodObserved]:
     """One frame per letter (s sleep, h happy, u upset, f feed) from `start`, `every` apart,
-    on the timeline; with `frames`, the JPEGs too, stored as camera ingest stores them."""
+    on the timeline; with `frames`, the JPEGs too, stored as camera ingest stores them, and
+    each mood carrying its frame's path as the vision worker writes it."""
     store = FrameStore(b.settings.frames_dir)
     written = []
     for i, letter in enumerate(letters):
         at = start + i * every
         frame_id = f"{child}{int(at.timestamp())}"
+        path: str | None = None
         if frames:
             rgb = np.full((24, 32, 3), 40 * i % 255, dtype=np.uint8)
             path = store.save("cot", frame_id, rgb, at)
             b.timeline.add(FrameCaptured(occurred_at=at, frame_id=frame_id, camera="cot", child=child,
                                          path=path, captured_at=at))
-        event = MoodObserved(occurred_at=at, frame_id=frame_id, camera="cot", child=child,
+        event = MoodObserved(occurred_at=at, frame_id=frame_id, camera="cot", child=child, path=path,
                              mood=NAMES[letter], probabilities={NAMES[letter]: 0.9}, model_version="t",
                              familiar=familiar)
         b.timeline.add(event)

@@ -41,7 +41,7 @@ def test_what_people_say_the_camera_shows(said: str, tags: list[str]) -> None:
 def test_a_scene_said_in_the_chat_tags_the_latest_frames(backend: Backend) -> None:
     old = seen(backend, "h" * 3, NOW - 30 * MIN, frames=True)
     latest = seen(backend, "hhhh", NOW - 90 * timedelta(seconds=1), every=timedelta(seconds=20), frames=True)
-    backend.labels.label_observed(backend.settings.frames_dir, latest[0], None, by="mum", at=NOW,
+    backend.labels.label_observed(backend.settings.frames_dir, latest[0], by="mum", at=NOW,
                                   timezone=backend.timezone, mood="happy", tags=["on_floor"])
     said = make_tracker("he's crawling to the stairs", "correct_scene", sender="dad")
     reply = say(ActionCorrectScene(), said)
@@ -71,7 +71,7 @@ def test_how_well_cradle_knows_her(backend: Backend, tmp_path: Path) -> None:
 
     for day, letters in ((3, "hhhuu"), (2, "ssff")):
         for frame in seen(backend, letters, NOW - timedelta(days=day), frames=True):
-            backend.labels.label_observed(backend.settings.frames_dir, frame, None, by="mum", at=NOW,
+            backend.labels.label_observed(backend.settings.frames_dir, frame, by="mum", at=NOW,
                                           timezone=backend.timezone, mood=frame.mood)
     checkpoint = tmp_path / "model.pt"
     checkpoint.write_bytes(b"weights")

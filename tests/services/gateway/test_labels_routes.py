@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from chatbot.actions.backend import Backend
 from services.bus.events import MoodObserved, utcnow
-from services.labels import find_frame
+from services.camera.store import FrameStore
 from services.redis_runtime import EmbeddedRedis
 from services.settings import Settings, load_settings
 from tests.chatbot.actions.test_child_actions import seen
@@ -47,7 +47,7 @@ def frames(gateway: TestClient, auth: Auth, **params: Any) -> list[dict[str, Any
 
 
 def path_of(settings: Settings, frame: MoodObserved) -> Path:
-    found = find_frame(settings.frames_dir, frame.frame_id, camera=frame.camera)
+    found = FrameStore(settings.frames_dir).find(frame.frame_id, camera=frame.camera)
     assert found is not None
     return found
 
