@@ -19,7 +19,6 @@ ids and consumers drop the repeats.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from services.bus.events import (
     FrameFailed,
     HazardDetected,
     MoodObserved,
+    stable_id,
 )
 from services.camera.store import FrameStore
 from services.settings import Settings
@@ -51,8 +51,6 @@ class BadFrameMessage(ValueError):
     """A task message that does not describe frames; the task fails without a retry."""
 
 
-def stable_id(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 @dataclass

@@ -7,10 +7,15 @@ so no consumer searches for the frame; those stored before they carried it read 
 `path` None. On the stream each event is two fields: `type` and `event` (the JSON body).
 A consumer reads the body back with `parse_event`, which rejects unknown types, other
 schema versions and missing fields with `MalformedEvent`.
+
+An event's id is random (`new_id`) unless what it reports may be reported again (a task
+redelivered, a send repeated): then `stable_id` derives it from what it reports, so every
+report of one thing is one event to the consumers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -23,6 +28,13 @@ MOODS = ("feed", "happy", "upset", "sleep")
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def stable_id(*parts: str) -> str:
+    """An event id derived from what the event reports (`parts`): publishing the same
+    report again (a redelivered task, a repeated send) gives the same id, and consumers
+    drop the repeat."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 def utcnow() -> datetime:

@@ -20,7 +20,6 @@ dies between the push service's answer and the mark.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import threading
@@ -39,6 +38,7 @@ from services.bus.events import (
     AlertRaised,
     AlertUndelivered,
     Event,
+    stable_id,
     utcnow,
 )
 from services.bus.streams import Delivery
@@ -50,10 +50,6 @@ from services.settings.sections import BusSettings
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-
-
-def stable_id(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 class DeliveryHandler:
