@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 import redis
 
 from services.alerts.config import AlertRules
-from services.alerts.escalation import escalation_path, first_recipients, queue_publish, raised_event
+from services.alerts.escalation import escalation_path, first_recipients, raised_event
 from services.alerts.rules import Memory, Verdict, judge
 from services.alerts.state import ESCALATIONS, HELD, PREFIX, AlertRecord, AlertStore, Mutes
 from services.bus.events import (
@@ -35,7 +35,7 @@ from services.bus.events import (
     MoodObserved,
     utcnow,
 )
-from services.bus.streams import Delivery
+from services.bus.streams import Delivery, write_event
 from services.settings.sections import BusSettings
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class AlertEngine:
             effects.zadd(HELD, {record.id: verdict.release_at.timestamp()})
         if not raised:
             return
-        queue_publish(effects, self.bus, raised_event(record))
+        write_event(effects, self.bus, raised_event(record))
         if record.severity == "urgent" and len(escalation_path(self.rules.caregivers)) > 1:
             due = self.clock() + timedelta(seconds=self.rules.escalate_after_s)
             effects.zadd(ESCALATIONS, {record.id: due.timestamp()})

@@ -29,7 +29,8 @@ from redis.client import Pipeline
 
 from services.alerts.config import AlertRules
 from services.alerts.state import ESCALATIONS, HELD, AlertRecord, history_entry, history_key, record_key
-from services.bus.events import AlertEscalated, AlertRaised, Event, utcnow
+from services.bus.events import AlertEscalated, AlertRaised, utcnow
+from services.bus.streams import write_event
 from services.settings.sections import BusSettings
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,6 @@ def escalation_path(caregivers: Sequence[str]) -> list[tuple[str, ...]]:
 
 def first_recipients(severity: str, caregivers: Sequence[str]) -> list[str]:
     return list(escalation_path(caregivers)[0]) if severity == "urgent" else [EVERYONE]
-
-
-def queue_publish(pipe: Pipeline, bus: BusSettings, event: Event) -> None:
-    """Queue `event` on the bus inside `pipe`'s transaction."""
-    pipe.xadd(bus.stream, event.to_fields(), maxlen=bus.maxlen, approximate=True)  # type: ignore[arg-type]
 
 
 def raised_event(record: AlertRecord) -> AlertRaised:
@@ -133,7 +129,7 @@ class Escalator:
             pipe.zadd(ESCALATIONS, {alert_id: (now + self.after).timestamp()})
         else:
             pipe.zrem(ESCALATIONS, alert_id)
-        queue_publish(pipe, self.bus, AlertEscalated(
+        write_event(pipe, self.bus, AlertEscalated(
             id=f"{alert_id}-e{level}", occurred_at=now, source="alerts", alert_id=alert_id,
             child=record.child, kind=record.kind, severity=record.severity, reason=record.reason,
             level=level, to=new, frame_id=record.frame_id,
@@ -150,5 +146,5 @@ class Escalator:
         if record.severity == "urgent":
             pipe.zadd(ESCALATIONS, {alert_id: (now + self.after).timestamp()})
         released = record.model_copy(update={"raised_at": now})
-        queue_publish(pipe, self.bus, raised_event(released))
+        write_event(pipe, self.bus, raised_event(released))
         return True

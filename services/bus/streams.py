@@ -1,7 +1,11 @@
 """Publishing to and consuming from the event stream, at least once, with an effect once.
 
-`Publisher.publish` appends an event (XADD, capped with MAXLEN ~). `Subscriber` reads as
-one consumer of a consumer group and, for each entry:
+`write_event` is the one writer of the stream (XADD, capped with MAXLEN ~): on a client
+it appends at once; on a caller's MULTI pipeline it appends when that transaction
+commits, so an effect and the event that announces it are written both or neither (the
+alerts engine, escalation and the delivery senders commit that way). `Publisher.publish`
+appends at once. `Subscriber` reads as one consumer of a consumer group and, for each
+entry:
 
 - parses it; a malformed entry is logged and parked in the dead-letter stream at once;
 - skips it if its event id was already handled by this group (a duplicate publish, or a
@@ -44,6 +48,18 @@ from services.settings.sections import BusSettings
 log = logging.getLogger(__name__)
 
 
+def write_event(target: redis.Redis, settings: BusSettings, event: Event) -> Any:
+    """Write `event` to the stream. `target` is a client (appended now; Redis answers the
+    entry id) or a MULTI pipeline (queued: appended when the caller's transaction
+    commits, with the rest of its writes, or not at all)."""
+    return target.xadd(
+        settings.stream,
+        event.to_fields(),  # type: ignore[arg-type]
+        maxlen=settings.maxlen,
+        approximate=True,
+    )
+
+
 class Publisher:
     """Appends events to the stream; one per process is enough (it holds no state)."""
 
@@ -53,12 +69,7 @@ class Publisher:
 
     def publish(self, event: Event) -> str:
         """Append `event`; returns the stream entry id."""
-        entry_id = self.client.xadd(
-            self.settings.stream,
-            event.to_fields(),  # type: ignore[arg-type]
-            maxlen=self.settings.maxlen,
-            approximate=True,
-        )
+        entry_id = write_event(self.client, self.settings, event)
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
 

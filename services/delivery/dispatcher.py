@@ -37,11 +37,10 @@ from services.bus.events import (
     AlertEscalated,
     AlertRaised,
     AlertUndelivered,
-    Event,
     stable_id,
     utcnow,
 )
-from services.bus.streams import Delivery
+from services.bus.streams import Delivery, write_event
 from services.delivery.channels import Channel, DeliveryFailed
 from services.delivery.feed import EVERYONE, AlertFeed
 from services.delivery.outbox import Job, Outbox
@@ -180,7 +179,7 @@ class Sender:
 
     def _delivered(self, pipe: redis.client.Pipeline, job: Job, child: str) -> None:
         self.outbox.finish(pipe, job)
-        self._publish(pipe, AlertDelivered(
+        write_event(pipe, self.bus, AlertDelivered(
             id=stable_id("delivered", job.id), alert_id=job.alert_id, child=child, user=job.user,
             channel=job.channel, source="delivery",
         ))
@@ -197,13 +196,10 @@ class Sender:
             self.outbox.retry(pipe, Job(job.alert_id, job.user, job.channel, tries), due)
             return
         self.outbox.finish(pipe, job)
-        self._publish(pipe, AlertUndelivered(
+        write_event(pipe, self.bus, AlertUndelivered(
             id=stable_id("undelivered", job.id), alert_id=job.alert_id, child=child, user=job.user,
             channel=job.channel, attempts=tries, error=error, source="delivery",
         ))
-
-    def _publish(self, pipe: redis.client.Pipeline, event: Event) -> None:
-        pipe.xadd(self.bus.stream, event.to_fields(), maxlen=self.bus.maxlen, approximate=True)  # type: ignore[arg-type]
 
     def stop(self) -> None:
         for channel in self.channels.values():
