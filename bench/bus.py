@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.common import summary_ms, write
 from services.bus.events import MoodObserved
-from services.bus.streams import Delivery, Publisher, Subscriber
+from services.bus.streams import Publisher, Received, Subscriber
 from services.redis_runtime import EmbeddedRedis, connect
 from services.settings.sections import BusSettings
 
@@ -48,9 +48,9 @@ def consume(url: str, count: int, group: str, results: Any) -> None:
     client = connect(url)
     latencies: list[float] = []
 
-    def handler(delivery: Delivery) -> None:
-        delivery.effects.incr("bench:effects")
-        latencies.append((datetime.now(UTC) - delivery.event.occurred_at).total_seconds())
+    def handler(received: Received) -> None:
+        received.effects.incr("bench:effects")
+        latencies.append((datetime.now(UTC) - received.event.occurred_at).total_seconds())
 
     subscriber = Subscriber(client, BUS, group, "bench", handler)
     started = time.perf_counter()
@@ -89,8 +89,8 @@ def max_rates(url: str, count: int = 20_000) -> dict[str, float]:
     publish_rate = count / (time.perf_counter() - started)
     done = [0]
 
-    def handler(delivery: Delivery) -> None:
-        delivery.effects.incr("bench:effects")
+    def handler(received: Received) -> None:
+        received.effects.incr("bench:effects")
         done[0] += 1
 
     subscriber = Subscriber(client, BUS, "max", "bench", handler)

@@ -2,8 +2,8 @@
 
 For each event about a child it reads the child's rule memory and the mutes, asks the
 rules (rules.py) what alerts the event calls for, and queues every write on the
-delivery's transaction: the new memory, each alert record, the AlertRaised event, the
-escalation or quiet-hours schedule. They commit with the bus's "handled" mark, so a
+received event's transaction: the new memory, each alert record, the AlertRaised event,
+the escalation or quiet-hours schedule. They commit with the bus's "handled" mark, so a
 crash mid-handling leaves no trace and the redelivery raises the same alert (its id is
 derived from the event's id) exactly once.
 
@@ -35,7 +35,7 @@ from services.bus.events import (
     MoodObserved,
     utcnow,
 )
-from services.bus.streams import Delivery, write_event
+from services.bus.streams import Received, write_event
 from services.settings.sections import BusSettings
 
 log = logging.getLogger(__name__)
@@ -71,10 +71,10 @@ class AlertEngine:
             return Memory.fresh(self.rules)
         return Memory.from_dict(json.loads(str(raw)), self.rules)
 
-    def __call__(self, delivery: Delivery) -> None:
-        event = delivery.event
+    def __call__(self, received: Received) -> None:
+        event = received.event
         if isinstance(event, AlertAcknowledged):
-            self.store.acknowledge(event.alert_id, event.by, event.occurred_at, delivery.effects)
+            self.store.acknowledge(event.alert_id, event.by, event.occurred_at, received.effects)
             return
         if not isinstance(event, WATCHED):
             return
@@ -85,21 +85,21 @@ class AlertEngine:
             log.info("event %s is %s old: remembered, no alert", event.id, age)
         verdicts = judge(memory, event, self.rules, self.mutes.active(event.child, event.occurred_at), fresh,
                          self.rooms)
-        delivery.effects.set(memory_key(event.child), json.dumps(memory.to_dict()), ex=MEMORY_TTL_S)
+        received.effects.set(memory_key(event.child), json.dumps(memory.to_dict()), ex=MEMORY_TTL_S)
         for verdict in verdicts:
-            self._record(delivery, verdict)
+            self._record(received, verdict)
 
-    def _record(self, delivery: Delivery, verdict: Verdict) -> None:
+    def _record(self, received: Received, verdict: Verdict) -> None:
         finding = verdict.finding
         raised = verdict.disposition == "raised"
         record = AlertRecord(
-            id=alert_id_for(delivery.event, finding.key), child=finding.child, kind=finding.kind,
+            id=alert_id_for(received.event, finding.key), child=finding.child, kind=finding.kind,
             severity=finding.severity, reason=finding.reason, raised_at=finding.at,
             state=verdict.disposition, frame_id=finding.frame_id, camera=finding.camera,
             recipients=first_recipients(finding.severity, self.rules.caregivers) if raised else [],
             release_at=verdict.release_at,
         )
-        effects = delivery.effects
+        effects = received.effects
         self.store.create(record, effects)
         log.info("alert %s (%s, %s) %s: %s", record.id, record.kind, record.severity,
                  verdict.disposition, record.reason)

@@ -11,8 +11,8 @@ entry:
 - skips it if its event id was already handled by this group (a duplicate publish, or a
   redelivery after a crash between commit and acknowledgement);
 - parks it after `max_deliveries` deliveries (a poison event that keeps failing);
-- otherwise calls the handler with a `Delivery`. Redis writes the handler queues on
-  `delivery.effects` (a MULTI pipeline: queue writes there, read through the client)
+- otherwise calls the handler with a `Received`. Redis writes the handler queues on
+  `received.effects` (a MULTI pipeline: queue writes there, read through the client)
   commit in one EXEC with the "handled" mark and the XACK, so a consumer killed at any
   point leaves either nothing or everything, and two consumers racing on one event
   commit it once (the mark is WATCHed).
@@ -74,7 +74,7 @@ class Publisher:
 
 
 @dataclass
-class Delivery:
+class Received:
     """One event handed to a handler, with a transaction for the handler's Redis effects."""
 
     event: Event
@@ -83,7 +83,7 @@ class Delivery:
     effects: Pipeline = field(repr=False)
 
 
-Handler = Callable[[Delivery], None]
+Handler = Callable[[Received], None]
 
 
 @dataclass
@@ -291,7 +291,7 @@ class Subscriber:
             return
         effects.multi()
         try:
-            self.handler(Delivery(event, entry_id, deliveries, effects))
+            self.handler(Received(event, entry_id, deliveries, effects))
         except Exception:
             effects.reset()
             self.stats["failed"] += 1

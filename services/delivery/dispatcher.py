@@ -2,7 +2,7 @@
 
 `DeliveryHandler` turns `AlertRaised` and `AlertEscalated` into outbox jobs, one per user
 and channel that reaches the user ("*": every user), and mirrors each alert's state
-changes onto the live feed. It queues both on the bus delivery's transaction, so an
+changes onto the live feed. It queues both on the received event's transaction, so an
 event handled twice queues its jobs once.
 
 `Sender.run` drains the outbox: a job whose key `AlertStore.deliveries` already holds is
@@ -40,7 +40,7 @@ from services.bus.events import (
     stable_id,
     utcnow,
 )
-from services.bus.streams import Delivery, write_event
+from services.bus.streams import Received, write_event
 from services.delivery.channels import Channel, DeliveryFailed
 from services.delivery.feed import EVERYONE, AlertFeed
 from services.delivery.outbox import Job, Outbox
@@ -73,26 +73,26 @@ class DeliveryHandler:
             log.warning("alert recipient %r is no Cradle user: 'cradle users add %s'", name, name)
         return [name for name in dict.fromkeys(wanted) if name in known]
 
-    def __call__(self, delivery: Delivery) -> None:
-        event = delivery.event
+    def __call__(self, received: Received) -> None:
+        event = received.event
         if isinstance(event, AlertAcknowledged):
-            self.feed.queue(delivery.effects, EVERYONE, "state",
+            self.feed.queue(received.effects, EVERYONE, "state",
                             {"alert_id": event.alert_id, "state": "acknowledged", "by": event.by})
         elif isinstance(event, AlertDelivered) and event.channel != "sse":
-            self.feed.queue(delivery.effects, EVERYONE, "state", {
+            self.feed.queue(received.effects, EVERYONE, "state", {
                 "alert_id": event.alert_id, "state": "delivered", "user": event.user,
                 "channel": event.channel,
             })
         elif isinstance(event, AlertRaised | AlertEscalated):
-            self._plan(delivery, event)
+            self._plan(received, event)
 
-    def _plan(self, delivery: Delivery, event: AlertRaised | AlertEscalated) -> None:
+    def _plan(self, received: Received, event: AlertRaised | AlertEscalated) -> None:
         record = self.store.get(event.alert_id)
         if record is None:
             log.warning("alert %s is not in the store (expired?): nothing to deliver", event.alert_id)
             return
         escalated = isinstance(event, AlertEscalated)
-        self.feed.queue(delivery.effects, EVERYONE, "state", {
+        self.feed.queue(received.effects, EVERYONE, "state", {
             "alert_id": record.id, "state": "escalated" if escalated else "raised", "child": record.child,
             "severity": record.severity, "reason": record.reason, "level": record.level,
         })
@@ -103,7 +103,7 @@ class DeliveryHandler:
         for user in self.recipients(names):
             for channel in self.channels:
                 if channel.reaches(user):
-                    self.outbox.queue(delivery.effects, Job(record.id, user, channel.name), now)
+                    self.outbox.queue(received.effects, Job(record.id, user, channel.name), now)
 
 
 class Sender:

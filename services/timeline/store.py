@@ -9,7 +9,7 @@ Acknowledgements name an alert, not a child: the child is found from the alert's
 `alert.raised`, which the timeline remembers for as long as it keeps events.
 
 `TimelineConsumer` is the bus handler (group "timeline"): it queues its writes on the
-delivery's transaction, so a crash stores an event either once or not at all.
+received event's transaction, so a crash stores an event either once or not at all.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from services.bus.events import (
     parse_event,
     utcnow,
 )
-from services.bus.streams import Delivery
+from services.bus.streams import Received
 from services.timeline import views
 from services.timeline.runs import split_runs
 
@@ -195,5 +195,5 @@ class TimelineConsumer:
     def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
 
-    def __call__(self, delivery: Delivery) -> None:
-        self.timeline.add(delivery.event, delivery.effects)
+    def __call__(self, received: Received) -> None:
+        self.timeline.add(received.event, received.effects)

@@ -27,7 +27,7 @@ import redis
 from services.alerts.__main__ import make as alerts
 from services.bus.events import utcnow
 from services.bus.runner import SideJob, run_consumer
-from services.bus.streams import Delivery, Handler
+from services.bus.streams import Handler, Received
 from services.delivery.__main__ import make as delivery
 from services.settings import Settings
 from services.timeline.__main__ import make as timeline
@@ -50,9 +50,9 @@ def dying(make: Make, event_id: str) -> Make:
     def made(settings: Settings, client: redis.Redis) -> tuple[Handler, list[SideJob]]:
         handler, side_jobs = make(settings, client)
 
-        def handle(delivery: Delivery) -> None:
-            handler(delivery)
-            if delivery.event.id == event_id:
+        def handle(received: Received) -> None:
+            handler(received)
+            if received.event.id == event_id:
                 os.kill(os.getpid(), signal.SIGKILL)
 
         return handle, side_jobs

@@ -15,7 +15,7 @@ import sys
 
 from services.alerts.config import AlertRules
 from services.alerts.engine import AlertEngine
-from services.bus.streams import Delivery, Subscriber
+from services.bus.streams import Received, Subscriber
 from services.redis_runtime import connect
 from services.settings.sections import BusSettings
 
@@ -26,10 +26,10 @@ def main(url: str, consumer: str, mode: str, rules_json: str) -> None:
     client = connect(url)
     engine = AlertEngine(client, AlertRules.model_validate_json(rules_json), BUS)
 
-    def handler(delivery: Delivery) -> None:
-        engine(delivery)
-        queued = [args[0] for args, _options in delivery.effects.command_stack]
-        client.rpush("handled-by", f"{consumer}:{delivery.event.type}")  # type: ignore[attr-defined]
+    def handler(received: Received) -> None:
+        engine(received)
+        queued = [args[0] for args, _options in received.effects.command_stack]
+        client.rpush("handled-by", f"{consumer}:{received.event.type}")  # type: ignore[attr-defined]
         if mode == "die" and "XADD" in queued:
             os.kill(os.getpid(), signal.SIGKILL)
 

@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from services.bus.streams import Delivery, Subscriber
+from services.bus.streams import Received, Subscriber
 from services.redis_runtime import connect
 from services.settings.sections import BusSettings
 
@@ -20,8 +20,8 @@ from services.settings.sections import BusSettings
 def main(url: str, group: str, consumer: str, mode: str) -> None:
     client = connect(url)
 
-    def handler(delivery: Delivery) -> None:
-        delivery.effects.incr(f"effects:{delivery.event.id}")
+    def handler(received: Received) -> None:
+        received.effects.incr(f"effects:{received.event.id}")
         client.rpush("handled-by", consumer)
         if mode == "die":
             os.kill(os.getpid(), signal.SIGKILL)

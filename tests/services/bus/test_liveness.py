@@ -14,7 +14,7 @@ import redis
 from pydantic import ValidationError
 
 from services.bus import liveness
-from services.bus.streams import Delivery, Publisher, Subscriber
+from services.bus.streams import Publisher, Received, Subscriber
 from services.redis_runtime import EmbeddedRedis
 from services.settings.sections import BusSettings
 from tests.conftest import wait_for
@@ -24,8 +24,8 @@ BUS = BusSettings(claim_idle_ms=60_000, block_ms=50)
 
 
 def counting(client: redis.Redis, consumer: str, group: str = "g", **bus: int) -> Subscriber:
-    def handler(delivery: Delivery) -> None:
-        delivery.effects.incr(f"effects:{delivery.event.id}")
+    def handler(received: Received) -> None:
+        received.effects.incr(f"effects:{received.event.id}")
         client.rpush("handled-by", consumer)
 
     return Subscriber(client, BUS.model_copy(update=bus), group, consumer, handler)
@@ -52,10 +52,10 @@ def test_a_slow_live_consumer_keeps_its_entry_past_its_heartbeats_ttl(client: re
     event = a_mood()
     entered = threading.Event()
 
-    def slow(delivery: Delivery) -> None:
+    def slow(received: Received) -> None:
         entered.set()
         time.sleep(1.5)  # three times the heartbeat's TTL below
-        delivery.effects.incr(f"effects:{delivery.event.id}")
+        received.effects.incr(f"effects:{received.event.id}")
         client.rpush("handled-by", "slow")
 
     quick_bus = BUS.model_copy(update={"heartbeat_ttl_ms": 500, "heartbeat_every_ms": 100})

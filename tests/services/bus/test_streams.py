@@ -11,7 +11,7 @@ import time
 import redis
 
 from services.bus.events import MoodObserved
-from services.bus.streams import Delivery, Publisher, Subscriber
+from services.bus.streams import Publisher, Received, Subscriber
 from services.redis_runtime import EmbeddedRedis
 from services.settings.sections import BusSettings
 from tests.conftest import ROOT, wait_for
@@ -29,8 +29,8 @@ def a_mood(**overrides: object) -> MoodObserved:
 
 
 def counting_subscriber(client: redis.Redis, consumer: str = "c1", group: str = "g") -> Subscriber:
-    def handler(delivery: Delivery) -> None:
-        delivery.effects.incr(f"effects:{delivery.event.id}")
+    def handler(received: Received) -> None:
+        received.effects.incr(f"effects:{received.event.id}")
 
     return Subscriber(client, BUS, group, consumer, handler)
 
@@ -116,8 +116,8 @@ def test_two_consumers_racing_on_one_event_commit_it_once(client: redis.Redis) -
     Publisher(client, BUS).publish(event)
     started = threading.Event()
 
-    def slow(delivery: Delivery) -> None:
-        delivery.effects.incr(f"effects:{delivery.event.id}")
+    def slow(received: Received) -> None:
+        received.effects.incr(f"effects:{received.event.id}")
         started.set()
         time.sleep(1.0)  # long enough for the other consumer to reclaim the entry
 
@@ -135,8 +135,8 @@ def test_two_consumers_racing_on_one_event_commit_it_once(client: redis.Redis) -
 def test_event_that_keeps_failing_is_parked_after_max_deliveries(client: redis.Redis) -> None:
     attempts: list[int] = []
 
-    def failing(delivery: Delivery) -> None:
-        attempts.append(delivery.deliveries)
+    def failing(received: Received) -> None:
+        attempts.append(received.deliveries)
         raise RuntimeError("model exploded")
 
     subscriber = Subscriber(client, BUS, "g", "c1", failing)
