@@ -26,7 +26,7 @@ from bench.common import summary_ms, write
 from services.alerts.state import AlertRecord, AlertStore
 from services.auth import Role, UserStore
 from services.bus.events import utcnow
-from services.delivery.feed import AlertFeed, SseChannel
+from services.delivery.alert_feed import AlertFeed, SseChannel
 from services.gateway.app import create_app
 from services.gateway.web import shell_files
 from services.redis_runtime import EmbeddedRedis, connect, free_port

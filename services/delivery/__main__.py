@@ -14,10 +14,10 @@ from services import https
 from services.alerts.state import AlertStore
 from services.bus.runner import SideJob, run_consumer
 from services.bus.streams import Handler
+from services.delivery.alert_feed import AlertFeed, SseChannel
 from services.delivery.apprise_urls import AppriseChannel
 from services.delivery.channels import Channel
 from services.delivery.dispatcher import DeliveryHandler, Sender
-from services.delivery.feed import AlertFeed, SseChannel
 from services.delivery.webpush import WebPushChannel
 from services.settings import Settings
 

@@ -41,8 +41,8 @@ from services.bus.events import (
     utcnow,
 )
 from services.bus.streams import Received, write_event
+from services.delivery.alert_feed import EVERYONE, AlertFeed
 from services.delivery.channels import Channel, DeliveryFailed
-from services.delivery.feed import EVERYONE, AlertFeed
 from services.delivery.outbox import Job, Outbox
 from services.settings.delivery import DeliverySettings
 from services.settings.sections import BusSettings

@@ -1,4 +1,4 @@
-"""The live alert feed as Server-Sent Events, read from the feed stream (delivery/feed.py).
+"""The live alert feed as Server-Sent Events, read from the feed stream (delivery/alert_feed.py).
 
 Each connection has its own asyncio Redis connection blocking on XREAD, so a quiet feed
 costs no thread. An idle feed sends a comment every `sse_keepalive_s`; the SSE id is the
@@ -17,7 +17,7 @@ import redis
 import redis.asyncio as aioredis
 from fastapi import Request
 
-from services.delivery.feed import FEED, for_reader
+from services.delivery.alert_feed import FEED, for_reader
 from services.settings import Settings
 
 log = logging.getLogger("cradle.live")

@@ -15,10 +15,10 @@ from services.alerts.state import AlertStore
 from services.auth import Role, UserStore
 from services.bus.events import AlertDelivered, AlertEscalated, AlertUndelivered, Event, parse_event
 from services.bus.streams import Publisher, Subscriber
+from services.delivery.alert_feed import AlertFeed, SseChannel
 from services.delivery.apprise_urls import AppriseChannel
 from services.delivery.channels import Channel
 from services.delivery.dispatcher import DeliveryHandler, Sender
-from services.delivery.feed import AlertFeed, SseChannel
 from services.delivery.outbox import Outbox
 from services.delivery.webpush import Subscriptions, WebPushChannel, generate_keys
 from services.settings.delivery import DeliverySettings

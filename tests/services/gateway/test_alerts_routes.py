@@ -20,7 +20,7 @@ from services.alerts.config import AlertRules
 from services.alerts.escalation import Escalator
 from services.alerts.state import ESCALATIONS, AlertStore
 from services.bus.events import AlertAcknowledged, FrameCaptured, parse_event, utcnow
-from services.delivery.feed import AlertFeed, SseChannel
+from services.delivery.alert_feed import AlertFeed, SseChannel
 from services.delivery.webpush import Subscriptions, generate_keys
 from services.gateway.app import create_app
 from services.settings import Settings

@@ -30,8 +30,8 @@ from models.mood.synth import draw_face, make_session
 from services.alerts.state import AlertRecord, AlertStore
 from services.auth import Role, UserStore
 from services.bus.events import CaptionObserved, FrameCaptured, MoodObserved, utcnow
+from services.delivery.alert_feed import AlertFeed, SseChannel
 from services.delivery.channels import payload
-from services.delivery.feed import AlertFeed, SseChannel
 from services.labels import LabelStore
 from services.settings import Settings
 from services.timeline.store import Timeline
