@@ -1,9 +1,10 @@
 """Time-driven alert work: escalating urgent alerts nobody acknowledged, and sending the
 alerts held through quiet hours once they end.
 
-An urgent alert first goes to the first caregiver on the list; each `escalate_after_s`
-without an acknowledgement it goes to the next one, then to everyone ("*"). Info and
-warning alerts go to everyone at once and never escalate.
+An urgent alert first goes to the first caregiver on the list (`alerts.caregivers`);
+each `escalate_after_s` without an acknowledgement it goes to the next one, in order,
+until every caregiver has it, then to everyone ("*"). Info and warning alerts go to
+everyone at once and never escalate.
 
 `Escalator.tick()` does what is due now (by its injectable clock). Each step changes the
 record, schedules the next step and publishes the event in one transaction that WATCHes
@@ -40,8 +41,8 @@ Step = Callable[[Pipeline, str, AlertRecord | None, datetime], bool]
 
 
 def escalation_path(caregivers: Sequence[str]) -> list[tuple[str, ...]]:
-    """Who an urgent alert goes to at each step: the first caregiver, the next, everyone."""
-    steps = [(name,) for name in caregivers[:2]]
+    """Who an urgent alert goes to at each step: each caregiver in turn, then everyone."""
+    steps = [(name,) for name in caregivers]
     return [*steps, (EVERYONE,)]
 
 

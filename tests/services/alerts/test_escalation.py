@@ -1,4 +1,4 @@
-"""Escalation with a clock the test moves: next caregiver, then everyone; an
+"""Escalation with a clock the test moves: each caregiver in turn, then everyone; an
 acknowledgement stops it for all."""
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ def urgent_alert(client: redis.Redis, clock: Clock) -> str:
     return record.id
 
 
-def test_path_is_first_then_next_then_everyone() -> None:
-    assert escalation_path(["Anna", "Ben", "Cleo"]) == [("Anna",), ("Ben",), ("*",)]
+def test_path_is_each_caregiver_in_turn_then_everyone() -> None:
+    assert escalation_path(["Anna", "Ben", "Cleo"]) == [("Anna",), ("Ben",), ("Cleo",), ("*",)]
+    fifty = [f"carer{i}" for i in range(50)]  # as many as alerts.caregivers allows
+    assert escalation_path(fifty) == [*((name,) for name in fifty), ("*",)]
     assert escalation_path(["Anna"]) == [("Anna",), ("*",)]
     assert escalation_path([]) == [("*",)]
 
@@ -52,13 +54,15 @@ def test_unacknowledged_urgent_alert_escalates_on_time(client: redis.Redis) -> N
     assert escalator.tick() == []
     clock.advance(1)
     assert escalator.tick() == [alert_id]
+    clock.advance(120)
+    assert escalator.tick() == [alert_id]
     clock.advance(3600)
     assert escalator.tick() == []  # everyone has it: nothing further
-    first, second = escalations(client)
-    assert (first.level, first.to, second.level, second.to) == (1, ["Ben"], 2, ["*"])
+    assert [(e.level, e.to) for e in escalations(client)] == [(1, ["Ben"]), (2, ["Cleo"]), (3, ["*"])]
     record = AlertStore(client).get(alert_id)
-    assert record is not None and record.state == "escalated" and record.recipients == ["Anna", "Ben", "*"]
-    assert [h["state"] for h in AlertStore(client).history(alert_id)] == ["raised", "escalated", "escalated"]
+    assert record is not None and record.state == "escalated"
+    assert record.recipients == ["Anna", "Ben", "Cleo", "*"]
+    assert [h["state"] for h in AlertStore(client).history(alert_id)] == ["raised", *["escalated"] * 3]
 
 
 def test_acknowledging_stops_escalation_for_everyone(client: redis.Redis) -> None:
