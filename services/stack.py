@@ -193,7 +193,7 @@ class Stack:
             rasa_env = {**env, **project.rasa_env(self.settings, self.redis_url)}
             actions = project.actions_argv(self.settings, python)
             host = urlsplit(self.settings.rasa.actions_url).hostname or "127.0.0.1"
-            actions_env = {**env, "SANIC_HOST": host}
+            actions_env = {**env, "CRADLE_RASA__ACTIONS_HOST": host}
             parts.append(Part("actions", actions, logs / "actions.log", actions_env))
             parts.append(Part("rasa", project.server_argv(self.settings, self.chatbot_model),
                               logs / "rasa.log", project.quiet_env(rasa_env)))

@@ -11,7 +11,6 @@ busy two-core machine, and the actions already run off the event loop in threads
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from rasa_sdk.constants import DEFAULT_KEEP_ALIVE_TIMEOUT
@@ -41,7 +40,7 @@ def create_app(argv: list[str] | None = None) -> tuple[Sanic, str, int]:
     app = create_app_for_serve(executor, cors_origins=args.cors, auto_reload=False,
                                endpoints=args.endpoints, keep_alive_timeout=DEFAULT_KEEP_ALIVE_TIMEOUT)
     app.register_listener(warm_up, "before_server_start")
-    host = os.environ.get("SANIC_HOST", "0.0.0.0")  # cradle up: 127.0.0.1; a container: every address
+    host = backend().settings.rasa.actions_host
     return app, host, int(args.port)
 
 

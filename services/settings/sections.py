@@ -389,6 +389,11 @@ class RasaSettings(Section):
         default="http://127.0.0.1:5055/webhook", pattern=r"^https?://",
         description="The action server's webhook, as the Rasa server reaches it.",
     )
+    actions_host: str = Field(
+        default="127.0.0.1", min_length=1,
+        description="Address the action server listens on. `cradle up` makes it the host "
+        "actions_url names; docker-compose sets 0.0.0.0 (every address) in its container.",
+    )
     api_token: SecretStr | None = Field(
         default=None,
         description="Token for Rasa's HTTP API (models, trackers); the chat webhook needs none. "

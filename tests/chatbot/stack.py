@@ -82,7 +82,8 @@ def running_chatbot(redis_server: EmbeddedRedis,
     )
     client = connect(redis_url)
     client.flushdb()
-    env = child_env(redis_url, logs / "data", CRADLE_MODELS__DIR=str(MODELS), SANIC_HOST="127.0.0.1")
+    env = child_env(redis_url, logs / "data", CRADLE_MODELS__DIR=str(MODELS),
+                    CRADLE_RASA__ACTIONS_HOST="127.0.0.1")
     actions = subprocess.Popen(
         [sys.executable, "-m", "chatbot.actions", "--port", str(actions_port)],
         env=env, cwd=ROOT, stdout=(logs / "actions.log").open("ab"), stderr=subprocess.STDOUT,
