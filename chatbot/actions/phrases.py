@@ -146,10 +146,6 @@ class Pronouns:
         return capital(self.subject)
 
     @property
-    def object_cap(self) -> str:
-        return capital(self.object)
-
-    @property
     def possessive_cap(self) -> str:
         return capital(self.possessive)
 
