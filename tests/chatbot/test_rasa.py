@@ -22,6 +22,7 @@ from services.bus.events import MoodObserved, utcnow
 from services.gateway.app import create_app
 from services.timeline.store import Timeline
 from tests.chatbot.stack import MODELS, Chatbot, start_rasa, stop
+from tests.conftest import require
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +95,8 @@ def test_a_spoken_question_is_heard_answered_and_spoken_back(
 ) -> None:
     """Voice all the way: a question spoken by the Piper voice, Whisper tiny.en in a real
     speech worker, Rasa and the action server, and the reply spoken back."""
-    if not (MODELS / "whisper" / "tiny.en-ct2" / "model.bin").is_file():
-        pytest.skip("Whisper tiny.en is missing: run `make setup`")
+    require((MODELS / "whisper" / "tiny.en-ct2" / "model.bin").is_file(),
+            "Whisper tiny.en is missing: run `make setup`")
     start_worker("speech", CRADLE_REDIS__URL=chatbot.settings.redis.url or "",
                  CRADLE_DATA_DIR=str(chatbot.settings.data_dir), CRADLE_MODELS__DIR=str(MODELS),
                  CRADLE_SPEECH__MODEL="tiny.en", CRADLE_SPEECH__THREADS="2")

@@ -19,7 +19,7 @@ from models.caption.rules import DEFAULT_RULES, RuleSet, load_rules
 from models.probes import real_photos, video_frames
 from models.scenes import synthesize
 from models.vision import FrameAnalysis, SceneAnalyser, hazards, load_analyser
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require
 
 MODELS = ROOT / "var" / "models"
 NIGHT, DAY = datetime(2026, 12, 1, 23, 30, tzinfo=UTC), datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -27,8 +27,8 @@ NIGHT, DAY = datetime(2026, 12, 1, 23, 30, tzinfo=UTC), datetime(2026, 12, 1, 10
 
 @pytest.fixture(scope="module")
 def analyser() -> SceneAnalyser:
-    if not (MODELS / "mood" / "demo.pt").is_file() or not (MODELS / "caption" / "demo.pt").is_file():
-        pytest.skip("the demo models are missing: run `make setup`")
+    require((MODELS / "mood" / "demo.pt").is_file() and (MODELS / "caption" / "demo.pt").is_file(),
+            "the demo models are missing: run `make setup`")
     torch.set_num_threads(2)
     return load_analyser(MODELS, device="cpu")
 

@@ -23,9 +23,10 @@ from services.delivery.apprise_urls import AppriseChannel
 from services.settings import SettingsError, load_settings
 from services.settings.https import served_name
 from services.stack import Stack
+from tests.conftest import needs, require
 
 CADDY = shutil.which("caddy")
-needs_caddy = pytest.mark.skipif(CADDY is None, reason="Debian's caddy is missing: run make setup")
+needs_caddy = needs(CADDY is not None, "Debian's caddy is missing: run make setup")
 
 label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
 host_names = st.lists(label, min_size=1, max_size=4).map(".".join)
@@ -154,8 +155,7 @@ def test_apprise_messages_link_to_the_address_the_phones_use(client: redis.Redis
 
 
 def test_the_compose_files_caddyfile_serves_the_names_it_is_given() -> None:
-    if CADDY is None:
-        pytest.skip("Debian's caddy is missing: run make setup")
+    require(CADDY is not None, "Debian's caddy is missing: run make setup")
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([CADDY, "adapt", "--config", str(root / "deploy" / "Caddyfile"), "--adapter",
                            "caddyfile"], capture_output=True, text=True, timeout=30,

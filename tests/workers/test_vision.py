@@ -26,7 +26,7 @@ from models.scenes import make_room, render_scene
 from models.vision import FrameAnalysis
 from services.bus.events import FrameCaptured, parse_event
 from services.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require
 from workers.vision import frame_events
 
 MODELS = ROOT / "var" / "models"
@@ -36,8 +36,8 @@ MODELS = ROOT / "var" / "models"
 def mood_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A head-only checkpoint on the real ImageNet backbone (its head is untrained: these
     tests are about the seam, not accuracy)."""
-    if not (MODELS / "backbones" / "mobilenet_v2-b0353104.pth").is_file():
-        pytest.skip("MobileNetV2 weights missing: run `make setup` (cradle assets fetch)")
+    require((MODELS / "backbones" / "mobilenet_v2-b0353104.pth").is_file(),
+            "MobileNetV2 weights missing: run `make setup` (cradle assets fetch)")
     model = build_model(MoodConfig(image_size=96), weights_dir=MODELS)
     return save_model(model, tmp_path_factory.mktemp("mood") / "mood.pt", head_only=True)
 
@@ -126,8 +126,8 @@ def test_a_crawling_baby_near_the_stairs_is_captioned_and_raises_a_hazard(
     """The demo mood and caption models share one backbone pass; a stairs scene becomes
     caption.observed and hazard.detected. Real photographs in the same batch are
     unfamiliar to both models and raise nothing, though the captioner still says "stairs"."""
-    if not (MODELS / "mood" / "demo.pt").is_file() or not (MODELS / "caption" / "demo.pt").is_file():
-        pytest.skip("the demo models are missing: run `make setup`")
+    require((MODELS / "mood" / "demo.pt").is_file() and (MODELS / "caption" / "demo.pt").is_file(),
+            "the demo models are missing: run `make setup`")
     frames_dir = tmp_path / "data" / "frames"
     (frames_dir / "cot").mkdir(parents=True)
     room = make_room("nursery", datetime(2026, 1, 1, tzinfo=UTC), random.Random(7))

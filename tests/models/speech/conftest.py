@@ -1,5 +1,5 @@
-"""Real weights, real speech and real programs for the speech tests; each fixture skips,
-saying why, when what it needs is absent."""
+"""Real weights, real speech and real programs for the speech tests; each fixture stops the
+test, saying why, when what it needs is absent (tests/conftest.py: `require`)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import pytest
 
 from models.speech import SpeechModel, load_model
 from models.speech.tts import PIPER_VOICE, PiperEngine, Speaker
+from tests.conftest import require
 from tests.models.speech.samples import ALSA, MODELS_DIR, THREADS
 
 
 def needs(path: Path, why: str) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} is missing: {why}")
+    require(path.exists(), f"{path} is missing: {why}")
     return path
 
 
@@ -34,8 +34,7 @@ def alsa() -> Path:
 @pytest.fixture(scope="session")
 def ffmpeg() -> str:
     program = shutil.which("ffmpeg")
-    if program is None:
-        pytest.skip("the ffmpeg program is missing: install the Debian package ffmpeg")
+    require(program is not None, "the ffmpeg program is missing: install the Debian package ffmpeg")
     return program
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from models.speech import AudioLimits, EspeakEngine, Speaker, decode_audio
 from models.speech.audio import SAMPLE_RATE
+from tests.conftest import require
 
 
 @dataclass
@@ -32,8 +33,8 @@ class CountingEngine:
 
 @pytest.fixture(scope="module")
 def espeak() -> None:
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is missing: install the Debian package espeak-ng")
+    require(shutil.which("espeak-ng") is not None,
+            "espeak-ng is missing: install the Debian package espeak-ng")
 
 
 def wav_seconds(data: bytes) -> float:

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 import redis
 
 from models.caption.rules import DEFAULT_RULES, load_rules
@@ -20,7 +19,7 @@ from services.bus.events import FrameCaptured, MoodObserved
 from services.camera.demo import FPS, HOLD_S, SCRIPTED_ALERTS, STORY, demo_clip, story_pictures
 from services.redis_runtime import EmbeddedRedis
 from services.settings import Settings
-from tests.conftest import ROOT, child_env, wait_for
+from tests.conftest import ROOT, child_env, require, wait_for
 from tests.services.camera.clips import bus_events
 
 MODELS = ROOT / "var" / "models"
@@ -39,8 +38,8 @@ def test_the_demo_clip_reads_as_its_script_to_the_demo_models(tmp_path: Path) ->
     is familiar, and only the scripted shots raise a hazard (by day or by night)."""
     import av
 
-    if not (MODELS / "mood" / "demo.pt").is_file() or not (MODELS / "caption" / "demo.pt").is_file():
-        pytest.skip("the demo models are missing: run `make setup`")
+    require((MODELS / "mood" / "demo.pt").is_file() and (MODELS / "caption" / "demo.pt").is_file(),
+            "the demo models are missing: run `make setup`")
     shots = [shot for shot, _picture in story_pictures()]
     per_picture = round(HOLD_S * FPS)
     paths = []
@@ -66,8 +65,7 @@ def test_the_demo_camera_feeds_moods_end_to_end(
     redis_server: EmbeddedRedis, client: redis.Redis, settings: Settings, tmp_path: Path,
     start_worker: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
-    if not (MODELS / "mood" / "demo.pt").is_file():
-        pytest.skip("the demo mood model is missing: run `make setup`")
+    require((MODELS / "mood" / "demo.pt").is_file(), "the demo mood model is missing: run `make setup`")
     start_worker("vision", CRADLE_MODELS__DIR=str(MODELS))
     with (tmp_path / "camera.log").open("wb") as log:
         camera = subprocess.Popen(

@@ -17,6 +17,7 @@ from services.cli.main import app
 from services.cli.users import qr_code, qr_text, sign_in_link
 from services.redis_runtime import EmbeddedRedis
 from services.settings import load_settings
+from tests.conftest import needs
 
 LINK = re.compile(r"^(\S+)/#token=(cr_[\w-]+)$", re.MULTILINE)
 
@@ -63,7 +64,7 @@ def test_without_a_public_url_or_https_the_link_names_the_gateway() -> None:
     assert "0.0.0.0" not in sign_in_link(anywhere, "cr_x")
 
 
-@pytest.mark.skipif(not shutil.which("caddy"), reason="Debian's caddy is missing: run make setup")
+@needs(shutil.which("caddy") is not None, "Debian's caddy is missing: run make setup")
 def test_with_https_on_the_link_names_the_front_doors_first_name() -> None:
     front = {"names": ["Cradle.Home.Arpa.", "192.168.1.20"], "port": 8443}
     settings = load_settings(environment="test", https=front)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from models.probes import real_photos
 from models.scenes import make_room, render_scene
 from services.cli.vision import local_time
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require
 
 MODELS = ROOT / "var" / "models"
 ZONE = ZoneInfo("Europe/Paris")
@@ -32,8 +32,8 @@ def analyse(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_real_photos_are_unfamiliar_and_a_synthetic_stairs_scene_is_a_hazard(tmp_path: Path) -> None:
-    if not (MODELS / "mood" / "demo.pt").is_file() or not (MODELS / "caption" / "demo.pt").is_file():
-        pytest.skip("the demo models are missing: run `make setup`")
+    require((MODELS / "mood" / "demo.pt").is_file() and (MODELS / "caption" / "demo.pt").is_file(),
+            "the demo models are missing: run `make setup`")
     room = make_room("nursery", datetime(2026, 1, 1), random.Random(3))
     scenes = []
     for seed in range(2):

@@ -22,6 +22,7 @@ from services.assets import asset_path
 from services.gateway.app import create_app
 from services.redis_runtime import EmbeddedRedis
 from services.settings import Settings, load_settings
+from tests.conftest import require
 from tests.services.gateway.conftest import Auth, token
 
 SCARF_DANCE: dict[str, Any] = {
@@ -230,8 +231,8 @@ def test_a_game_read_aloud_by_the_speech_worker(
     start_worker: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
     engine = tts_engine(settings)
-    if engine is None or not shutil.which("ffmpeg"):
-        pytest.skip("no Piper voice or espeak-ng, or no ffmpeg: run `make setup`")
+    require(engine is not None and shutil.which("ffmpeg") is not None,
+            "no Piper voice or espeak-ng, or no ffmpeg: run `make setup`")
     start_worker("speech", CRADLE_SPEECH__TTS_ENGINE=engine)
     patient = make_settings(redis_server.url, tmp_path / "data", speech_timeout_s=120)
     auth = token(client, "Anna")

@@ -37,7 +37,7 @@ from services.gateway.probe import NotAudio, probe
 from services.gateway.validation import MAX_ECHO, excerpt, printable, unencodable
 from services.redis_runtime import EmbeddedRedis, connect, free_port
 from services.settings import Settings, load_settings
-from tests.conftest import ROOT, child_env
+from tests.conftest import ROOT, child_env, require
 from tests.services.delivery.fakes import b64, browser_subscription
 from tests.services.gateway import hostile
 from tests.services.gateway.test_games_routes import SCARF_DANCE
@@ -275,8 +275,7 @@ def test_what_is_not_a_recording_is_415_saying_what_it_is(
 
 
 def test_real_speech_passes_the_probe(tmp_path: Path) -> None:
-    if not SPEECH:
-        pytest.skip("the ALSA speech samples are missing: run `make setup`")
+    require(bool(SPEECH), "the ALSA speech samples are missing: run `make setup`")
     opus = tmp_path / "note.webm"  # what Chrome records: webm/opus, with no duration in its header
     subprocess.run(["ffmpeg", "-v", "error", "-i", str(SPEECH[0]), "-c:a", "libopus", "-f", "webm", "pipe:1"],
                    stdout=opus.open("wb"), check=True)
@@ -289,8 +288,7 @@ def test_real_speech_passes_the_probe(tmp_path: Path) -> None:
 
 def test_real_speech_is_sent_on_to_the_worker(fuzzed: Fuzzed) -> None:
     """No worker runs here: a real recording passes the probe and waits for one (503)."""
-    if not SPEECH:
-        pytest.skip("the ALSA speech samples are missing: run `make setup`")
+    require(bool(SPEECH), "the ALSA speech samples are missing: run `make setup`")
     gateway, auth = fuzzed
     answer = gateway.post("/api/transcribe", files={"audio": ("f.wav", SPEECH[0].read_bytes(), "audio/wav")},
                           headers=auth)

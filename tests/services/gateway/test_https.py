@@ -38,7 +38,7 @@ from services.redis_runtime import free_port
 from services.settings import Settings
 from services.settings.https import HttpsSettings
 from tests.chatbot.stack import Chatbot, stop
-from tests.conftest import wait_for
+from tests.conftest import needs, wait_for
 from tests.services.gateway.browser import (
     CHILD,
     CHROMIUM,
@@ -57,9 +57,8 @@ NAME = "cradle.home.arpa"  # a name for the home network (RFC 8375) that is not 
 USER = "Grandpa Ken"
 
 pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is missing: run make setup"),
-    pytest.mark.skipif(not shutil.which("caddy"),
-                       reason="Debian's caddy is missing: run make setup"),
+    needs(CHROMIUM.is_file(), "Debian's chromium is missing: run make setup"),
+    needs(shutil.which("caddy") is not None, "Debian's caddy is missing: run make setup"),
 ]
 
 

@@ -16,7 +16,7 @@ from services.auth import Role, UserStore
 from services.gateway.app import create_app
 from services.redis_runtime import EmbeddedRedis
 from services.settings import load_settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require
 
 MODELS = ROOT / "var" / "models"
 SAMPLE = Path("/usr/share/sounds/alsa/Front_Center.wav")
@@ -34,8 +34,8 @@ def voice(
     redis_server: EmbeddedRedis, client: redis.Redis, tmp_path: Path,
     start_worker: Callable[..., subprocess.Popen[bytes]],
 ) -> Iterator[tuple[TestClient, dict[str, str], subprocess.Popen[bytes]]]:
-    if not (MODELS / "whisper" / "tiny.en-ct2" / "model.bin").is_file() or not SAMPLE.is_file():
-        pytest.skip("Whisper tiny.en or the ALSA samples are missing: run `make setup`")
+    require((MODELS / "whisper" / "tiny.en-ct2" / "model.bin").is_file() and SAMPLE.is_file(),
+            "Whisper tiny.en or the ALSA samples are missing: run `make setup`")
     worker = start_worker("speech", **WORKER_ENV)
     settings = load_settings(
         redis={"url": redis_server.url}, data_dir=tmp_path / "data", environment="test",

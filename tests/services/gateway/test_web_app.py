@@ -36,7 +36,7 @@ from services.labels import LabelStore
 from services.settings import Settings
 from services.timeline.store import Timeline
 from tests.chatbot.stack import Chatbot, stop
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, needs, wait_for
 from tests.services.gateway.browser import (
     CHILD,
     CHROMIUM,
@@ -53,7 +53,7 @@ from tests.services.gateway.browser import (
 
 REPORTS = ROOT / "var" / "reports" / "web"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is missing: run make setup")
+pytestmark = needs(CHROMIUM.is_file(), "Debian's chromium is missing: run make setup")
 
 
 @dataclass

@@ -35,7 +35,7 @@ from services.redis_runtime import EmbeddedRedis
 from services.settings import Settings, load_settings
 from services.teach import job
 from services.timeline.store import Timeline
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, require, wait_for
 from tests.services.gateway.conftest import token
 
 MODELS = ROOT / "var" / "models"
@@ -48,8 +48,8 @@ IMAGES, ROOMS = 480, 8  # two rooms a day, four days: one day is held out
 def models_dir(tmp_path: Path) -> Path:
     """The demo models and the ImageNet backbone, in a models folder of the test's own (the
     registry writes there)."""
-    if not (MODELS / "mood" / "demo.pt").is_file() or not (MODELS / "caption" / "demo.pt").is_file():
-        pytest.skip("the demo models are missing: run `make setup`")
+    require((MODELS / "mood" / "demo.pt").is_file() and (MODELS / "caption" / "demo.pt").is_file(),
+            "the demo models are missing: run `make setup`")
     folder = tmp_path / "models"
     for family in ("mood", "caption"):
         (folder / family).mkdir(parents=True)
