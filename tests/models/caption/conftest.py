@@ -10,15 +10,12 @@ from typing import Any
 import pytest
 import torch
 
-from models.backbones import weights_path
 from models.caption.config import CaptionConfig, TrainConfig
 from models.caption.model import CaptionNet, build_model, load_model
 from models.caption.training import TrainArgs, main
 from models.caption.vocab import Vocab
 from models.scenes import synthesize
 
-ROOT = Path(__file__).resolve().parents[3]
-MODELS_DIR = ROOT / "var" / "models"
 SENTENCES = ["the baby is sleeping in the cot", "a baby is crawling near the stairs",
              "the baby is standing at the window", "the cot is empty"]
 
@@ -36,14 +33,6 @@ class TrainedRun:
 @pytest.fixture(scope="session", autouse=True)
 def _two_threads() -> None:
     torch.set_num_threads(2)  # the test machine has two cores, shared
-
-
-@pytest.fixture(scope="session")
-def models_dir() -> Path:
-    """The models folder holding ImageNet MobileNetV2; skips the test where it is absent."""
-    if not weights_path("mobilenet_v2", MODELS_DIR).is_file():
-        pytest.skip("ImageNet MobileNetV2 weights absent (run `cradle assets fetch`)")
-    return MODELS_DIR
 
 
 @pytest.fixture(scope="session")

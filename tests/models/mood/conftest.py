@@ -1,4 +1,5 @@
-"""Fixtures for the mood tests: small synthetic photo sets and the ImageNet weights."""
+"""Fixtures for the mood tests: small synthetic photo sets (the ImageNet weights:
+tests/models/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,28 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from models.backbones import weights_path
 from models.mood.config import MoodConfig
 from models.mood.data import Sample, load_samples
 from models.mood.model import MoodNet, build_model
 from models.mood.synth import synthesize
 
-ROOT = Path(__file__).resolve().parents[3]
-MODELS_DIR = ROOT / "var" / "models"
-
 
 @pytest.fixture(scope="session", autouse=True)
 def _two_threads() -> None:
     torch.set_num_threads(2)  # the test machine has two cores, shared
-
-
-@pytest.fixture(scope="session")
-def models_dir() -> Path:
-    """The models folder holding ImageNet MobileNetV2; skips the test where it is absent."""
-    if not weights_path("mobilenet_v2", MODELS_DIR).is_file():
-        pytest.skip(f"ImageNet MobileNetV2 weights absent at {weights_path('mobilenet_v2', MODELS_DIR)}"
-                    " (run `cradle assets fetch`)")
-    return MODELS_DIR
 
 
 @pytest.fixture(scope="session")

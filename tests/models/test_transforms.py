@@ -7,7 +7,7 @@ from PIL import Image
 
 from models.transforms import IMAGENET_MEAN, Augment, eval_transform, train_transform
 
-MODELS = Path(__file__).resolve().parents[3] / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def test_eval_transform_is_deterministic_and_normalised() -> None:
