@@ -75,7 +75,7 @@ def test_no_alert_from_single_odd_frames(steps: list[tuple[str, float]]) -> None
 
 
 @settings(max_examples=60, deadline=None)
-@given(gaps=st.lists(st.floats(31, 600), max_size=20))
+@given(gaps=st.lists(st.floats(31, 600), min_size=2, max_size=20))  # fewer could not alert anyway
 def test_a_hazard_seen_on_one_frame_at_a_time_is_no_alert(gaps: list[float]) -> None:
     at, events = DAY, []
     for gap in gaps:  # each sighting alone in its 30 s window
@@ -117,8 +117,14 @@ def test_cooldown_is_respected(steps: list[tuple[str, float]], hazard_gaps: list
         at += timedelta(seconds=gap)
         events.append(hazard(at))
     events.sort(key=lambda e: e.occurred_at)
+    end = events[-1].occurred_at
+    # Then a hazard seen, and seen again a minute later, within its cooldown: every example
+    # has an alert, and one a broken cooldown would repeat.
+    events += [hazard(end + timedelta(seconds=s)) for s in (10, 12, 70, 72)]
+    verdicts = play(events)
+    assert verdicts
     last: dict[str, datetime] = {}
-    for verdict in play(events):
+    for verdict in verdicts:
         key, when = verdict.finding.key, verdict.finding.at
         if key in last:
             assert when - last[key] >= RULES.cooldown(verdict.finding.kind)
@@ -129,7 +135,13 @@ def test_cooldown_is_respected(steps: list[tuple[str, float]], hazard_gaps: list
 @given(steps=frames, start_minute=st.integers(0, 24 * 60 - 1))
 def test_quiet_hours_hold_what_is_below_the_bar(steps: list[tuple[str, float]], start_minute: int) -> None:
     start = DAY.replace(hour=0) + timedelta(minutes=start_minute)
-    for verdict in play(timed(steps, start)):
+    events = timed(steps, start)
+    # Then, after a break, 110 s of crying: every example has an alert below the bar, held
+    # or raised by the hour (random frames alone rarely alert at all).
+    events += moods("u" * 12, events[-1].occurred_at + timedelta(minutes=10))
+    verdicts = play(events)
+    assert verdicts
+    for verdict in verdicts:
         quiet = RULES.quiet_until(verdict.finding.at)
         below = SEVERITY_RANK[verdict.finding.severity] < SEVERITY_RANK[RULES.quiet_min_severity]
         if quiet is not None and below:
@@ -149,7 +161,9 @@ def test_mutes_are_respected(
     events = timed(steps, DAY)
     events += [hazard(DAY + timedelta(minutes=m, seconds=s)) for m in (10, 100) for s in (0, 2)]
     events.sort(key=lambda e: e.occurred_at)
-    for verdict in play(events, mutes=mutes):
+    verdicts = play(events, mutes=mutes)
+    assert verdicts  # the hazards at least
+    for verdict in verdicts:
         low = SEVERITY_RANK[verdict.finding.severity] <= SEVERITY_RANK[up_to]
         silenced = verdict.finding.at < until and low
         assert (verdict.disposition == "muted") == silenced
