@@ -44,6 +44,8 @@ def test_a_slow_worker_gets_the_newest_frames_and_the_queue_stays_bounded(
         wait_for(lambda: client.llen(ANALYSED) >= 1, timeout=60, what="the worker's first batch")
         watcher.start()
         time.sleep(4.0)
+        # the checks on each batch after the first below need at least one
+        wait_for(lambda: client.llen(ANALYSED) >= 3, timeout=60, what="two batches after the first")
         stop_watching.set()
     watcher.join()
 

@@ -21,7 +21,9 @@ def test_the_shell_needs_no_token_and_locks_down_what_it_may_load(gateway: TestC
     assert page.headers["cache-control"] == "no-cache"
     # every script, style and icon the page names is served; the certificate link is Caddy's
     # to fill (test_https serves it, and its 404 before Caddy has run)
-    for url in re.findall(r'(?:src|href)="(/[^"#]+)"', page.text):
+    named = re.findall(r'(?:src|href)="(/[^"#]+)"', page.text)
+    assert any(u.endswith(".js") for u in named) and any(u.endswith(".css") for u in named), named
+    for url in named:
         if url != "/ca.crt":
             assert gateway.get(url).status_code == 200, url
 
