@@ -42,6 +42,31 @@ HTMLMediaElement.prototype.play = function () {
 """
 
 
+# What the microphone gives the page, heard beside its recorder: `spoke` once sound came,
+# `quiet_s` the seconds of silence since, counted in samples (audio time, not a clock).
+HEARD = """() => {
+  const getUserMedia = MediaDevices.prototype.getUserMedia;
+  MediaDevices.prototype.getUserMedia = async function (constraints) {
+    const stream = await getUserMedia.call(this, constraints);
+    const heard = window.__heard = { spoke: false, quiet_s: 0 };
+    const context = new AudioContext();
+    const tap = context.createScriptProcessor(2048, 1, 1);
+    tap.onaudioprocess = (event) => {
+      const samples = event.inputBuffer.getChannelData(0);
+      if (samples.some((sample) => Math.abs(sample) > 0.01)) {
+        heard.spoke = true;
+        heard.quiet_s = 0;
+      } else if (heard.spoke) {
+        heard.quiet_s += samples.length / context.sampleRate;
+      }
+    };
+    context.createMediaStreamSource(stream).connect(tap);
+    tap.connect(context.destination);
+    return stream;
+  };
+}"""
+
+
 def speech_worker(chatbot: Chatbot, logs: Path) -> subprocess.Popen[bytes]:
     """A real Celery speech worker: Whisper tiny.en and the Piper voice."""
     env = child_env(chatbot.settings.redis.url or "", chatbot.settings.data_dir,
@@ -92,11 +117,14 @@ def launch(playwright: Playwright, wav: Path, *args: str, env: dict[str, str] | 
 
 def ask_by_voice(page: Page) -> Response:
     """Push-to-talk: a short press starts recording the fake microphone's question, the next
-    sends it. Returns the answer that carried the spoken reply, once the words are shown."""
+    sends it once the microphone has spoken it and gone quiet. Returns the answer that
+    carried the spoken reply, once the words are shown."""
+    page.evaluate(HEARD)
     page.get_by_role("button", name="Hold to talk").click()  # a short press starts recording
     talk = page.locator("#talk")
     expect(talk).to_have_attribute("aria-pressed", "true")  # the fake microphone speaks the question
-    page.wait_for_timeout(4500)
+    wait_for(lambda: page.evaluate("window.__heard && window.__heard.spoke && window.__heard.quiet_s >= 1"),
+             60, what="the microphone to speak the whole question (a second of silence after it)")
     with page.expect_response(lambda r: "/api/voice/replies/" in r.url, timeout=90_000) as spoken:
         talk.click()  # the next press sends
         expect(page.locator(".bubble.me").last).to_contain_text("game", timeout=90_000)
