@@ -36,7 +36,7 @@ from sklearn.metrics import roc_auc_score
 
 from bench.common import write
 from models.caption.demo import HAZARD_SCENES
-from models.caption.rules import DEFAULT_RULES, RuleSet, load_rules
+from models.caption.safety import DEFAULT_RULES, RuleSet, load_rules
 from models.familiarity import Familiarity, pooled
 from models.images import open_rgb
 from models.probes import real_photos, video_frames

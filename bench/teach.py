@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from bench.common import RESULTS, write
-from models.caption.rules import DEFAULT_RULES, load_rules
+from models.caption.safety import DEFAULT_RULES, load_rules
 from models.scenes import TAGS_OF, synthesize
 from models.teach import TaughtFrame, TeachConfig, score_mood, score_scenes, train_caption, train_mood
 from services.settings.sections import DEFAULT_TAGS

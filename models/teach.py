@@ -35,7 +35,7 @@ from rich.console import Console
 
 from models.caption.config import CaptionConfig
 from models.caption.config import TrainConfig as CaptionTraining
-from models.caption.rules import RuleSet
+from models.caption.safety import RuleSet
 from models.caption.serve import Caption, Captioner
 from models.caption.training import TrainArgs as CaptionArgs
 from models.caption.training import main as train_captioner

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from models.caption.demo import demo_path as caption_demo_path
-from models.caption.rules import Hazard, RuleSet
+from models.caption.safety import Hazard, RuleSet
 from models.caption.serve import Caption, Captioner, CaptionFailure
 from models.familiarity import pooled
 from models.mood.demo import demo_path as mood_demo_path

@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from models.caption.rules import DEFAULT_RULES, RuleSet, load_rules
+from models.caption.safety import DEFAULT_RULES, Period, RuleSet, load_rules
 from models.caption.serve import Caption
 from models.mood.serve import MoodFailure
 from models.vision import FrameAnalysis, SceneAnalyser, hazards, load_analyser, served_checkpoints
@@ -70,7 +70,9 @@ def load_vision(settings: Settings) -> VisionModels:
     checkpoints = serving(settings)
     analyser = load_analyser(settings.models_dir, *checkpoints, device=models.device,
                              beam_size=models.caption_beam, max_batch=models.vision_batch)
-    return VisionModels(analyser, load_rules(models.safety_rules or DEFAULT_RULES), checkpoints)
+    night = Period(settings.family.night_start, settings.family.night_end)  # the family's night
+    rules = load_rules(models.safety_rules or DEFAULT_RULES, periods={"night": night})
+    return VisionModels(analyser, rules, checkpoints)
 
 
 class VisionTask(ModelTask):
@@ -130,7 +132,7 @@ def frame_events(
                 **where,
             )
         )
-        when = settings.alerts.local(frame.captured_at)
+        when = settings.family.local(frame.captured_at)
         for hazard in hazards(analysis, rules, when):  # none from a view the models were not taught
             events.append(
                 HazardDetected(

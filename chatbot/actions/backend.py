@@ -27,7 +27,7 @@ from services.labels import LabelStore
 from services.redis_runtime import connect
 from services.settings import Settings, load_settings
 from services.settings.sections import ChildSettings
-from services.timeline.store import Clock, Timeline, TimelineConfig
+from services.timeline.store import Clock, Timeline
 
 
 class UnknownChild(LookupError):
@@ -43,15 +43,14 @@ class Backend:
     @property
     def timezone(self) -> ZoneInfo:
         """The family's time zone: times are spoken in it."""
-        return ZoneInfo(self.settings.alerts.timezone)
+        return self.settings.family.zone
 
     def now(self) -> datetime:
         return self.clock()
 
     @cached_property
     def timeline(self) -> Timeline:
-        config = TimelineConfig(retention_days=self.settings.timeline.retention_days)
-        return Timeline(self.client, config, clock=self.clock)
+        return Timeline.from_settings(self.client, self.settings, clock=self.clock)
 
     @cached_property
     def alerts(self) -> AlertStore:

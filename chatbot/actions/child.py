@@ -38,7 +38,7 @@ from chatbot.actions.phrases import (
 )
 from models.images import DataError
 from services.bus.events import MOODS, MalformedEvent, MoodObserved
-from services.settings.sections import ChildSettings
+from services.settings.sections import ChildSettings, RunSettings
 from services.timeline.runs import Observation, split_runs
 from services.timeline.views import Span
 
@@ -162,12 +162,12 @@ class ActionMoodNow(ChildAction):
         current = timeline.mood_now(who.child.id)
         if current is not None:
             mood = MOOD_NOW.get(current.mood, current.mood)
-            window_start = now - timeline.config.mood_now_context
+            window_start = now - timeline.mood_now_context
             if now - current.since < timedelta(minutes=1):
                 return f"{who.who_is} {mood}. It started just now."
             how_long = _since_words(current.since, now, window_start)
             return f"{who.who_is} {mood}, and {who.has} been {how_long}."
-        within = span(timeline.config.mood_now_within)
+        within = span(timeline.mood_now_within)
         latest = [e for e in timeline.latest(who.child.id, "mood.observed", count=LOOK_BACK_FRAMES)
                   if isinstance(e, MoodObserved) and e.familiar]
         if not latest:
@@ -265,7 +265,7 @@ class ActionSleep(ChildAction):
 
     def tell(self, b: Backend, who: Subject, tracker: Tracker) -> str:
         now, tz, timeline, child = b.now(), b.timezone, b.timeline, who.child.id
-        sessions = timeline.sleep_sessions(child, now - timeline.config.lookback)
+        sessions = timeline.sleep_sessions(child, now - timeline.lookback)
         current = timeline.mood_now(child)
         last = sessions[-1] if sessions else None
         sentences = []
@@ -292,7 +292,7 @@ class ActionSleep(ChildAction):
                              f"{who.whose} last sleep lasted {span(last.duration)}.")
         else:
             sentences.append(f"{who.who_is} awake, and I haven't seen {who.her} sleep "
-                             f"in the last {span(timeline.config.lookback)}.")
+                             f"in the last {span(timeline.lookback)}.")
         sentences.extend(self._naps(b, who, now))
         sentences.extend(self._night(b, who, now))
         return " ".join(sentences)
@@ -332,7 +332,7 @@ class ActionLastFeed(ChildAction):
         feed = b.timeline.last_feed(who.child.id)
         if feed is None:
             return f"I haven't seen {who.her} feed in the last day."
-        recent = now - feed.end <= b.timeline.config.mood_now_within
+        recent = now - feed.end <= b.timeline.mood_now_within
         if feed.ongoing and recent:
             return (f"{who.who_is} feeding now, since {clock_time(feed.start, tz)}, "
                     f"{span(now - feed.start)} so far.")
@@ -382,16 +382,18 @@ def _spread(frames: Sequence[MoodObserved], count: int) -> list[MoodObserved]:
     return [frames[round(i * step)] for i in range(count)]
 
 
-def frames_to_correct(moods: Sequence[MoodObserved], wrong: str | None) -> list[MoodObserved]:
+def frames_to_correct(moods: Sequence[MoodObserved], wrong: str | None,
+                      runs: RunSettings | None = None) -> list[MoodObserved]:
     """The frames a correction is about: the latest run of `wrong` (its frames of that
-    mood), else all the frames given; at most CORRECTION_FRAMES."""
+    mood, runs read as the alerts and the timeline read them), else all the frames given;
+    at most CORRECTION_FRAMES."""
     if wrong is None:
         return _spread(moods, CORRECTION_FRAMES)
-    runs = [r for r in split_runs(Observation(m.occurred_at.timestamp(), m.mood, m.frame_id) for m in moods)
-            if r.mood == wrong]
-    if not runs:
+    seen = (Observation(m.occurred_at.timestamp(), m.mood, m.frame_id) for m in moods)
+    found = [r for r in split_runs(seen, runs) if r.mood == wrong]
+    if not found:
         return []
-    run = runs[-1]
+    run = found[-1]
     inside = [m for m in moods if m.mood == wrong and run.start <= m.occurred_at.timestamp() <= run.end]
     return _spread(inside, CORRECTION_FRAMES)
 
@@ -408,7 +410,7 @@ class ActionCorrectMood(ChildAction):
         since = now - CORRECTION_WINDOW
         moods = [e for e in timeline.events(who.child.id, since, now, types=["mood.observed"])
                  if isinstance(e, MoodObserved)]
-        chosen = frames_to_correct(moods, wrong)
+        chosen = frames_to_correct(moods, wrong, b.settings.runs)
         said = f"{MOOD_WAS[actual]}, not {MOOD_WAS[wrong]}" if wrong else MOOD_WAS[actual]
         if not chosen:
             if wrong and moods:

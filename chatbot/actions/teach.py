@@ -21,7 +21,7 @@ from chatbot.actions.backend import Backend
 from chatbot.actions.base import message_text
 from chatbot.actions.child import ChildAction, Subject, frames_to_correct
 from chatbot.actions.phrases import listing, plural
-from models.caption.rules import negated
+from models.caption.safety import negated
 from models.images import DataError
 from services.bus.events import MoodObserved
 from services.teach import job

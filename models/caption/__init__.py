@@ -9,6 +9,6 @@ training    train_one_epoch, evaluate, main(args)
 evaluation  BLEU-1..4 and the sample sheet
 synth       synthetic nursery scenes with reference captions (not real data)
 demo        the demo checkpoint, built on synthetic scenes
-rules       caption patterns -> safety hazards (safety.yaml)
+safety      caption patterns -> safety hazards (the rules in safety.yaml)
 serve       a checkpoint loaded once: frames or shared feature maps in, captions out
 """

@@ -22,7 +22,7 @@ from rich.console import Console
 
 from models.caption.config import CaptionConfig, TrainConfig
 from models.caption.model import checkpoint_version
-from models.caption.rules import DEFAULT_RULES, RuleSet, load_rules
+from models.caption.safety import DEFAULT_RULES, RuleSet, load_rules
 from models.caption.training import TrainArgs, main
 from models.scenes import synthesize
 

@@ -17,7 +17,8 @@ def make(settings: Settings, client: redis.Redis, clock: Clock = utcnow) -> tupl
     rooms = {camera.name: camera.room for camera in settings.camera.cameras}
     if not rooms and settings.camera.demo:
         rooms[CAMERA_NAME] = ROOM
-    engine = AlertEngine(client, settings.alerts, settings.bus, clock=clock, rooms=rooms)
+    engine = AlertEngine(client, settings.alerts, settings.bus, clock=clock, rooms=rooms,
+                         family=settings.family, runs=settings.runs)
     escalator = Escalator(client, settings.alerts, settings.bus, clock=clock)
     return engine, [escalator.run]
 

@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 
 import redis
 
-from services.alerts.config import AlertRules
 from services.alerts.escalation import escalation_path, first_recipients, raised_event
 from services.alerts.rules import Memory, Verdict, judge
 from services.alerts.state import ESCALATIONS, HELD, PREFIX, AlertRecord, AlertStore, Mutes
@@ -36,7 +35,8 @@ from services.bus.events import (
     utcnow,
 )
 from services.bus.streams import Received, write_event
-from services.settings.sections import BusSettings
+from services.settings.alerts import AlertRules
+from services.settings.sections import BusSettings, FamilySettings, RunSettings
 
 log = logging.getLogger(__name__)
 WATCHED = (MoodObserved, CaptionObserved, HazardDetected, CameraOffline, ModelPromoted)
@@ -53,12 +53,15 @@ def alert_id_for(event: Event, key: str) -> str:
 
 
 class AlertEngine:
-    """`Subscriber(client, bus, "alerts", name, AlertEngine(client, rules, bus))`."""
+    """`Subscriber(client, bus, "alerts", name, AlertEngine(client, rules, bus, family=..., runs=...))`."""
 
     def __init__(self, client: redis.Redis, rules: AlertRules, bus: BusSettings,
-                 clock: Callable[[], datetime] = utcnow, rooms: Mapping[str, str] | None = None) -> None:
+                 clock: Callable[[], datetime] = utcnow, rooms: Mapping[str, str] | None = None,
+                 family: FamilySettings | None = None, runs: RunSettings | None = None) -> None:
         self.client = client
         self.rules = rules
+        self.family = family or FamilySettings()  # the time zone and the night
+        self.runs = runs or RunSettings()  # mood runs, as the timeline reads them
         self.rooms = dict(rooms or {})  # camera -> the room it watches, for the words of a notice
         self.bus = bus
         self.clock = clock
@@ -68,8 +71,8 @@ class AlertEngine:
     def memory(self, child: str) -> Memory:
         raw = self.client.get(memory_key(child))
         if raw is None:
-            return Memory.fresh(self.rules)
-        return Memory.from_dict(json.loads(str(raw)), self.rules)
+            return Memory.fresh(self.runs)
+        return Memory.from_dict(json.loads(str(raw)), self.runs)
 
     def __call__(self, received: Received) -> None:
         event = received.event
@@ -84,7 +87,7 @@ class AlertEngine:
         if not fresh:
             log.info("event %s is %s old: remembered, no alert", event.id, age)
         verdicts = judge(memory, event, self.rules, self.mutes.active(event.child, event.occurred_at), fresh,
-                         self.rooms)
+                         self.rooms, self.family)
         received.effects.set(memory_key(event.child), json.dumps(memory.to_dict()), ex=MEMORY_TTL_S)
         for verdict in verdicts:
             self._record(received, verdict)

@@ -28,10 +28,10 @@ from datetime import datetime, timedelta
 import redis
 from redis.client import Pipeline
 
-from services.alerts.config import AlertRules
 from services.alerts.state import ESCALATIONS, HELD, AlertRecord, history_entry, history_key, record_key
 from services.bus.events import AlertEscalated, AlertRaised, utcnow
 from services.bus.streams import write_event
+from services.settings.alerts import AlertRules
 from services.settings.sections import BusSettings
 
 log = logging.getLogger(__name__)

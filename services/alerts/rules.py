@@ -7,8 +7,10 @@ returns a `Verdict` per alert: `raised` (send it now), `held` (quiet hours: send
 they end) or `muted` (recorded, never sent). An alert still in its cooldown gives no
 verdict at all.
 
-Smoothing: moods go through `RunTracker` (one odd frame never ends or starts a mood); a
-hazard needs `hazard_frames` sightings of its kind within `hazard_window_s`.
+Smoothing: moods go through `RunTracker` with the `runs` settings the timeline reads too
+(one odd frame never ends or starts a mood); a hazard needs `hazard_frames` sightings of
+its kind within `hazard_window_s`, and is sent at its caption rule's severity. Times of
+day (night, quiet hours, the clock in a reason) are the family's (`FamilySettings`).
 
 Familiarity: the mood of a frame the mood model found unfamiliar is never counted (it
 starts, ends and prolongs nothing). Each camera's moods and captions also make runs of
@@ -24,17 +26,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from services.alerts.config import SEVERITY_RANK, AlertRules, Severity
 from services.bus.events import (
     CameraOffline,
     CaptionObserved,
     Event,
-    FrameCaptured,
     HazardDetected,
     ModelPromoted,
     MoodObserved,
 )
-from services.timeline.runs import Observation, Run, RunSettings, RunTracker
+from services.settings.alerts import SEVERITY_RANK, AlertRules, Severity
+from services.settings.sections import FamilySettings, RunSettings
+from services.timeline.runs import Observation, Run, RunTracker
 
 Disposition = Literal["raised", "held", "muted"]
 UPSET_SHARE = 2 / 3  # an upset run needs at least this share of upset frames to alert
@@ -88,8 +90,8 @@ class Memory:
     told_unfamiliar: dict[str, str] = field(default_factory=dict)  # camera -> local day last told
 
     @classmethod
-    def fresh(cls, rules: AlertRules) -> Memory:
-        return cls(RunTracker(run_settings(rules)))
+    def fresh(cls, runs: RunSettings | None = None) -> Memory:
+        return cls(RunTracker(runs or RunSettings()))
 
     def to_dict(self) -> dict[str, Any]:
         return {"moods": self.moods.to_dict(), "hazards": self.hazards,
@@ -98,8 +100,8 @@ class Memory:
                 "told_unfamiliar": self.told_unfamiliar}
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any], rules: AlertRules) -> Memory:
-        settings = run_settings(rules)
+    def from_dict(cls, raw: dict[str, Any], runs: RunSettings | None = None) -> Memory:
+        settings = runs or RunSettings()
         tracker = RunTracker.from_dict(raw.get("moods", {}), settings)
         views = {camera: RunTracker.from_dict(runs, settings)
                  for camera, runs in raw.get("views", {}).items()}
@@ -107,54 +109,52 @@ class Memory:
                    views, raw.get("told_unfamiliar", {}))
 
 
-def run_settings(rules: AlertRules) -> RunSettings:
-    return RunSettings(switch_frames=rules.switch_frames, max_gap_s=rules.max_gap_s)
-
-
 def judge(memory: Memory, event: Event, rules: AlertRules, mutes: tuple[Mute, ...] = (),
-          fresh: bool = True, rooms: Mapping[str, str] | None = None) -> list[Verdict]:
+          fresh: bool = True, rooms: Mapping[str, str] | None = None,
+          family: FamilySettings | None = None) -> list[Verdict]:
     """The alerts `event` calls for; `fresh=False` (an old event from a backlog) only
-    updates `memory`. `rooms` names each camera's room, for the words of a notice."""
+    updates `memory`. `rooms` names each camera's room, for the words of a notice;
+    `family` gives the time zone and the night."""
+    home = family or FamilySettings()
     reported_offline, told = list(memory.offline), dict(memory.told_unfamiliar)
-    findings = _findings(memory, event, rules, rooms or {})
+    findings = _findings(memory, event, rules, home, rooms or {})
     if not fresh:
         memory.offline = reported_offline  # an outage seen late is still news when it next reports
         memory.told_unfamiliar = told  # and so is a view that stays new
         return []
     verdicts = []
     for finding in findings:
-        verdict = _dispose(finding, memory, rules, mutes)
+        verdict = _dispose(finding, memory, rules, home, mutes)
         if verdict is not None:
             verdicts.append(verdict)
     return verdicts
 
 
-def _findings(memory: Memory, event: Event, rules: AlertRules, rooms: Mapping[str, str]) -> list[Finding]:
+def _findings(memory: Memory, event: Event, rules: AlertRules, home: FamilySettings,
+              rooms: Mapping[str, str]) -> list[Finding]:
     if isinstance(event, MoodObserved):
-        return _on_view(memory, event, rules, rooms) + _on_mood(memory, event, rules)
+        return _on_view(memory, event, rules, home, rooms) + _on_mood(memory, event, rules, home)
     if isinstance(event, CaptionObserved):
-        return _on_view(memory, event, rules, rooms)
+        return _on_view(memory, event, rules, home, rooms)
     if isinstance(event, ModelPromoted):
         what = "mood model" if event.family == "mood" else "scene model (captions and hazards)"
         reason = f"Cradle has learnt more of your nursery: a new {what} is in use ({event.why})."
         return [Finding("model_promoted", f"model_promoted:{event.version}", event.child,
                         rules.severity("model_promoted", "info"), reason, event.occurred_at)]
     if isinstance(event, HazardDetected):
-        return _on_hazard(memory, event, rules)
+        return _on_hazard(memory, event, rules, home)
     if isinstance(event, CameraOffline):
-        return _on_camera_offline(memory, event, rules)
-    if isinstance(event, FrameCaptured) and event.camera in memory.offline:
-        memory.offline.remove(event.camera)  # it is back: a later outage is news again
+        return _on_camera_offline(memory, event, rules, home)
     return []
 
 
 def _on_view(memory: Memory, event: MoodObserved | CaptionObserved, rules: AlertRules,
-             rooms: Mapping[str, str]) -> list[Finding]:
+             home: FamilySettings, rooms: Mapping[str, str]) -> list[Finding]:
     """The notice for a camera whose view has stayed unfamiliar to a model, once a local day."""
-    runs = memory.views.setdefault(f"{event.camera} {event.type}", RunTracker(run_settings(rules)))
+    runs = memory.views.setdefault(f"{event.camera} {event.type}", RunTracker(memory.moods.settings))
     seen = "familiar" if event.familiar else "unfamiliar"
     runs.push(Observation(event.occurred_at.timestamp(), seen, event.frame_id))
-    run, day = runs.current, rules.local(event.occurred_at).date().isoformat()
+    run, day = runs.current, home.local(event.occurred_at).date().isoformat()
     if run is None or run.mood != "unfamiliar" or run.duration_s < rules.unfamiliar_minutes * 60:
         return []
     if memory.told_unfamiliar.get(event.camera) == day:
@@ -168,8 +168,8 @@ def _on_view(memory: Memory, event: MoodObserved | CaptionObserved, rules: Alert
                     event.frame_id, event.camera)]
 
 
-def _on_mood(memory: Memory, event: MoodObserved, rules: AlertRules) -> list[Finding]:
-    if event.camera in memory.offline:
+def _on_mood(memory: Memory, event: MoodObserved, rules: AlertRules, home: FamilySettings) -> list[Finding]:
+    if event.camera in memory.offline:  # it is back: a later outage is news again
         memory.offline.remove(event.camera)
     if not event.familiar:
         return []  # a mood read from a view the models were not taught counts for nothing
@@ -180,14 +180,14 @@ def _on_mood(memory: Memory, event: MoodObserved, rules: AlertRules) -> list[Fin
     if closed is not None and run is not None and _woke(closed, rules):
         found.append(Finding(
             "woke", "woke", event.child, rules.severity("woke", "info"),
-            _woke_reason(event.child, closed, run, rules), _time(run.start), run.first_frame or None,
+            _woke_reason(event.child, closed, run, home), _time(run.start), run.first_frame or None,
             event.camera,
         ))
     if run is not None and run.mood == "upset" and _long_upset(run, rules):
         found.append(Finding(
             "upset", "upset", event.child, rules.severity("upset"),
             f"{event.child} has been crying for {_span(run.duration_s)} "
-            f"(since {_clock(run.start, rules)}).",
+            f"(since {_clock(run.start, home)}).",
             at, event.frame_id, event.camera,
         ))
     return found
@@ -207,18 +207,19 @@ def _long_upset(run: Run, rules: AlertRules) -> bool:
     )
 
 
-def _woke_reason(child: str, slept: Run, awake: Run, rules: AlertRules) -> str:
+def _woke_reason(child: str, slept: Run, awake: Run, home: FamilySettings) -> str:
     how = {"upset": " and is crying", "feed": " and looks hungry", "happy": " and looks happy"}
     return (
-        f"{child} woke up at {_clock(awake.start, rules)} after sleeping "
+        f"{child} woke up at {_clock(awake.start, home)} after sleeping "
         f"{_span(slept.duration_s)}{how.get(awake.mood, '')}."
     )
 
 
-def _on_hazard(memory: Memory, event: HazardDetected, rules: AlertRules) -> list[Finding]:
+def _on_hazard(memory: Memory, event: HazardDetected, rules: AlertRules,
+               home: FamilySettings) -> list[Finding]:
     at = event.occurred_at
     empty_cot = event.kind in rules.empty_cot_kinds
-    if empty_cot and not rules.is_night(at):
+    if empty_cot and not home.is_night(at):
         return []  # an empty cot by day is a child up and about
     kind = "no_baby_at_night" if empty_cot else "hazard"
     key = kind if empty_cot else f"hazard:{event.kind}"
@@ -232,17 +233,17 @@ def _on_hazard(memory: Memory, event: HazardDetected, rules: AlertRules) -> list
     if len(recent) < rules.hazard_frames:
         return []
     if empty_cot:
-        severity = rules.severity(kind, "urgent")
-        when = _clock(at.timestamp(), rules)
+        when = _clock(at.timestamp(), home)
         reason = f"{event.child} is not in the cot at {when}: the camera sees “{event.caption}”."
     else:
-        severity = event.severity
         words = event.kind.replace("_", " ")
         reason = f"{event.child} may be in danger ({words}): the camera sees “{event.caption}”."
-    return [Finding(kind, key, event.child, severity, reason, at, event.frame_id, event.camera)]
+    # The caption rule owns the hazard's severity, the empty cot's too (safety.yaml).
+    return [Finding(kind, key, event.child, event.severity, reason, at, event.frame_id, event.camera)]
 
 
-def _on_camera_offline(memory: Memory, event: CameraOffline, rules: AlertRules) -> list[Finding]:
+def _on_camera_offline(memory: Memory, event: CameraOffline, rules: AlertRules,
+                       home: FamilySettings) -> list[Finding]:
     silent_s = (event.occurred_at - event.since).total_seconds()
     if silent_s < rules.camera_offline_after_s or event.camera in memory.offline:
         return []
@@ -250,13 +251,14 @@ def _on_camera_offline(memory: Memory, event: CameraOffline, rules: AlertRules) 
     why = f" ({event.error})" if event.error else ""
     reason = (
         f"The camera “{event.camera}” has sent no picture of {event.child} for {_span(silent_s)} "
-        f"(since {_clock(event.since.timestamp(), rules)}){why}. Nobody is watching the cot."
+        f"(since {_clock(event.since.timestamp(), home)}){why}. Nobody is watching the cot."
     )
     return [Finding("camera_offline", f"camera_offline:{event.camera}", event.child,
                     rules.severity("camera_offline"), reason, event.occurred_at, None, event.camera)]
 
 
-def _dispose(finding: Finding, memory: Memory, rules: AlertRules, mutes: tuple[Mute, ...]) -> Verdict | None:
+def _dispose(finding: Finding, memory: Memory, rules: AlertRules, home: FamilySettings,
+             mutes: tuple[Mute, ...]) -> Verdict | None:
     at = finding.at.timestamp()
     last = memory.last_alert.get(finding.key)
     cooldown = rules.cooldown(finding.kind).total_seconds()
@@ -269,7 +271,7 @@ def _dispose(finding: Finding, memory: Memory, rules: AlertRules, mutes: tuple[M
     memory.last_alert = {k: t for k, t in memory.last_alert.items() if at - t <= longest}
     if any(mute.covers(finding.child, finding.severity, finding.at) for mute in mutes):
         return Verdict(finding, "muted")
-    quiet_end = rules.quiet_until(finding.at)
+    quiet_end = rules.quiet_until(finding.at, home.zone)
     if quiet_end is not None and SEVERITY_RANK[finding.severity] < SEVERITY_RANK[rules.quiet_min_severity]:
         return Verdict(finding, "held", quiet_end)
     return Verdict(finding, "raised")
@@ -279,8 +281,8 @@ def _time(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _clock(seconds: float, rules: AlertRules) -> str:
-    return rules.local(_time(seconds)).strftime("%H:%M")
+def _clock(seconds: float, home: FamilySettings) -> str:
+    return home.local(_time(seconds)).strftime("%H:%M")
 
 
 def _span(seconds: float) -> str:

@@ -23,8 +23,8 @@ import redis
 from pydantic import BaseModel, ConfigDict, Field
 from redis.client import Pipeline
 
-from services.alerts.config import Severity
 from services.alerts.rules import Mute
+from services.settings.alerts import Severity
 
 State = Literal["held", "muted", "raised", "delivered", "escalated", "acknowledged"]
 PREFIX = "cradle:alerts"

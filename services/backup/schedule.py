@@ -2,7 +2,7 @@
 
 The training worker's beat asks every `backup.check_every_s` (workers/maintenance.py).
 With `backup.hour` set, a backup is due when none was made since that hour last struck
-(local time, `alerts.timezone`), so a machine that was off at four catches up when it
+(local time, `family.timezone`), so a machine that was off at four catches up when it
 starts; without one, when the newest is `backup.every_h` old. Any archive in the folder
 counts, `cradle backup`'s too.
 """
@@ -13,7 +13,6 @@ import logging
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import redis
 
@@ -34,7 +33,7 @@ def due(settings: Settings, newest: datetime | None, now: datetime) -> bool:
         return True
     if b.hour is None:
         return now - newest >= timedelta(hours=b.every_h)
-    local = now.astimezone(ZoneInfo(settings.alerts.timezone))
+    local = settings.family.local(now)
     struck = local.replace(hour=b.hour, minute=0, second=0, microsecond=0)
     if struck > local:
         struck -= timedelta(days=1)

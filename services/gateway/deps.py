@@ -1,4 +1,4 @@
-"""Request dependencies: the gateway state and the signed-in user."""
+"""Request dependencies: the gateway state, the family's timeline and the signed-in user."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.auth import User
 from services.gateway.state import GatewayState
+from services.timeline.store import Timeline
 
 log = logging.getLogger("cradle.auth")
 bearer = HTTPBearer(auto_error=False, description="A token from 'cradle users add'.")
@@ -22,6 +23,18 @@ def get_state(request: Request) -> GatewayState:
 
 
 State = Annotated[GatewayState, Depends(get_state)]
+
+
+def timeline_of(state: GatewayState) -> Timeline:
+    """The family's timeline, built from the settings: every route reaches it this way."""
+    return Timeline.from_settings(state.redis, state.settings)
+
+
+def get_timeline(state: State) -> Timeline:
+    return timeline_of(state)
+
+
+FamilyTimeline = Annotated[Timeline, Depends(get_timeline)]
 
 
 def _refuse(request: Request, why: str) -> HTTPException:

@@ -25,7 +25,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from services.alerts.config import AlertRules
+from services.settings.alerts import AlertRules
 from services.settings.backup import BackupSettings
 from services.settings.delivery import DeliverySettings
 from services.settings.https import HttpsSettings
@@ -39,6 +39,7 @@ from services.settings.sections import (
     ModelSettings,
     RasaSettings,
     RedisSettings,
+    RunSettings,
     SpeechSettings,
     TeachSettings,
     TimelineSettings,
@@ -49,6 +50,14 @@ CONFIG_FILE_VAR = "CRADLE_CONFIG_FILE"
 # Variables with the prefix that are not settings: the config file's name, and the set-up
 # script's cache folder and Pythons.
 NOT_SETTINGS = {CONFIG_FILE_VAR, "CRADLE_CACHE", "CRADLE_PYTHON", "CRADLE_PYTHON310"}
+# Settings that have moved: an old file or variable is refused with where each went.
+MOVED = {
+    "alerts.timezone": "family.timezone",
+    "alerts.night_start": "family.night_start",
+    "alerts.night_end": "family.night_end",
+    "alerts.switch_frames": "runs.switch_frames",
+    "alerts.max_gap_s": "runs.max_gap_s",
+}
 
 __all__ = ["Settings", "SettingsError", "get_settings", "load_settings"]
 
@@ -84,6 +93,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     camera: CameraSettings = Field(default_factory=CameraSettings)
     alerts: AlertRules = Field(default_factory=AlertRules)
+    runs: RunSettings = Field(default_factory=RunSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     timeline: TimelineSettings = Field(default_factory=TimelineSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
@@ -189,6 +199,8 @@ def _bounds(info: FieldInfo) -> str:
 def _explain(error: dict[str, Any]) -> str:
     loc = tuple(part for part in error["loc"] if not isinstance(part, int))
     dotted = ".".join(str(part) for part in loc) or "(settings)"
+    if error["type"] == "extra_forbidden" and dotted in MOVED:
+        return _moved(dotted)
     if error["type"] == "extra_forbidden":
         known = _known_names(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
@@ -206,6 +218,13 @@ def _explain(error: dict[str, Any]) -> str:
     return line
 
 
+def _moved(dotted: str) -> str:
+    new = MOVED[dotted]
+    old_env, new_env = (_env_name(tuple(name.split("."))) for name in (dotted, new))
+    return (f"- {dotted} ({old_env}): has moved to {new}. Set {new_env} (or '{new}' in the "
+            f"config file) instead, and remove the old one.")
+
+
 def _known_names(loc: tuple[Any, ...]) -> list[str]:
     if not loc:
         return list(Settings.model_fields)
@@ -217,12 +236,15 @@ def _known_names(loc: tuple[Any, ...]) -> list[str]:
 
 
 def _unknown_environment() -> list[str]:
-    """CRADLE_* variables that name no setting: usually a single `_` where `__` was meant."""
+    """CRADLE_* variables that name no setting: usually a single `_` where `__` was meant.
+    A moved setting is left to the validation error, which says where it went."""
     problems = []
     for name in sorted(os.environ):
         if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
             continue
         parts = name[len(ENV_PREFIX):].lower().split("__")
+        if ".".join(parts) in MOVED:
+            continue
         if _field_info(tuple(parts)) is None:
             candidates = [_env_name((f,)) for f in Settings.model_fields] + [
                 _env_name((section, f))

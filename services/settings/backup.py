@@ -20,7 +20,7 @@ class BackupSettings(Section):
     )
     hour: int | None = Field(
         default=4, ge=0, le=23,
-        description="Local hour (alerts.timezone) of the daily backup; empty: one every every_h "
+        description="Local hour (family.timezone) of the daily backup; empty: one every every_h "
         "hours instead.",
     )
     every_h: float = Field(

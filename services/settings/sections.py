@@ -3,13 +3,14 @@ description; unknown keys are rejected so a typo fails loudly instead of being i
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from services.settings.base import Section
+from services.settings.base import Section, within
 from services.settings.limits import GatewayLimits
 
 
@@ -250,6 +251,20 @@ class CameraSettings(Section):
         return cameras
 
 
+class RunSettings(Section):
+    """Runs of one mood, as the alerts and the timeline both read them: when a sleep ended
+    and she woke is the same moment in an alert and in the chatbot's reply."""
+
+    switch_frames: int = Field(
+        default=3, ge=1, le=100,
+        description="Frames in a row of other moods that end a mood (fewer are odd frames).",
+    )
+    max_gap_s: float = Field(
+        default=300, ge=5, le=24 * 3600,
+        description="No frame for this long breaks a mood: the camera saw nothing in between.",
+    )
+
+
 class TimelineSettings(Section):
     retention_days: float = Field(
         default=30.0, gt=0, le=3650, description="Days of events kept on each child's timeline."
@@ -361,11 +376,43 @@ class FamilySettings(Section):
         "default matches the demo camera's child.",
     )
 
+    timezone: str = Field(
+        default="UTC",
+        description="The family's time zone (IANA name, e.g. Europe/Paris): every time of day "
+        "Cradle reads or says (night, quiet hours, training and backup hours, replies) is local to it.",
+    )
+    night_start: time = Field(
+        default=time(19, 0),
+        description="When night begins: an empty cot is an alert at night only, and the caption "
+        "safety rules' `during: night` is this window.",
+    )
+    night_end: time = Field(default=time(7, 0), description="When night ends.")
+
     @field_validator("children")
     @classmethod
     def _unique_children(cls, children: list[ChildSettings]) -> list[ChildSettings]:
         refuse_twice([child.id for child in children], "child ids")
         return children
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Paris)") from exc
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local(self, at: datetime) -> datetime:
+        """`at` in the family's local time."""
+        return at.astimezone(self.zone)
+
+    def is_night(self, at: datetime) -> bool:
+        return within(self.local(at).time(), self.night_start, self.night_end)
 
 
 class RasaSettings(Section):

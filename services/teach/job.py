@@ -27,13 +27,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import redis
 from celery import Celery
 from rich.console import Console
 
-from models.caption.rules import DEFAULT_RULES, load_rules
+from models.caption.safety import DEFAULT_RULES, load_rules
 from models.registry import Registry
 from models.teach import (
     Gate,
@@ -262,7 +261,7 @@ def due(settings: Settings, client: redis.Redis, now: datetime | None = None) ->
     info = status(settings, client)
     if info["new_labels"] < t.min_new_labels or all(info["needs"].values()):
         return None
-    local = (now or datetime.now(UTC)).astimezone(ZoneInfo(settings.alerts.timezone))
+    local = settings.family.local(now or datetime.now(UTC))
     if t.hour is not None and local.hour != t.hour:
         return None
     return f"{info['new_labels']} new labels"

@@ -7,12 +7,11 @@ import redis
 from services.bus.runner import SideJob, run_consumer
 from services.bus.streams import Handler
 from services.settings import Settings
-from services.timeline.store import Timeline, TimelineConfig, TimelineConsumer
+from services.timeline.store import Timeline, TimelineConsumer
 
 
 def make(settings: Settings, client: redis.Redis) -> tuple[Handler, list[SideJob]]:
-    config = TimelineConfig(retention_days=settings.timeline.retention_days)
-    return TimelineConsumer(Timeline(client, config)), []
+    return TimelineConsumer(Timeline.from_settings(client, settings)), []
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ for `max_gap_s` (the camera was off: we do not know what happened, so the run en
 its last frame and nobody "woke up").
 
 `RunTracker` is incremental (the alerts engine feeds it one frame at a time and stores
-it between events); `split_runs` folds a whole list (the timeline's views).
+it between events); `split_runs` folds a whole list (the timeline's views, the chatbot).
+Both read `switch_frames` and `max_gap_s` from the one `runs` settings section
+(`RunSettings`), so an alert and a reply agree about when a mood began and ended.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from services.settings.sections import RunSettings
 
 EndedBy = Literal["switch", "gap", "open"]
 
@@ -28,12 +32,6 @@ class Observation:
     at: float
     mood: str
     frame_id: str = ""
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    switch_frames: int = 3  # frames in a row of other moods that end a run
-    max_gap_s: float = 300.0  # no frame for this long ends a run without a switch
 
 
 @dataclass

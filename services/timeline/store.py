@@ -8,6 +8,9 @@ write also trims what fell out of retention, so nothing grows without bound.
 Acknowledgements name an alert, not a child: the child is found from the alert's
 `alert.raised`, which the timeline remembers for as long as it keeps events.
 
+Build it from the settings with `Timeline.from_settings(client, settings)`: retention is
+`timeline.retention_days`, mood runs are the `runs` section the alerts read too.
+
 `TimelineConsumer` is the bus handler (group "timeline"): it queues its writes on the
 received event's transaction, so a crash stores an event either once or not at all.
 """
@@ -15,8 +18,8 @@ received event's transaction, so a crash stores an event either once or not at a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import redis
 from redis.client import Pipeline
@@ -30,6 +33,8 @@ from services.bus.events import (
     utcnow,
 )
 from services.bus.streams import Received
+from services.settings import Settings
+from services.settings.sections import RunSettings, TimelineSettings
 from services.timeline import views
 from services.timeline.runs import split_runs
 
@@ -37,14 +42,10 @@ PREFIX = "cradle:timeline"
 Clock = Callable[[], datetime]
 
 
-@dataclass(frozen=True)
-class TimelineConfig:
-    retention_days: float = 30.0  # events older than this are trimmed on write
-    skip_types: frozenset[str] = frozenset({"speech.transcribed"})  # about a user, not a child
-    views: views.ViewSettings = field(default_factory=lambda: views.ViewSettings())
-    lookback: timedelta = timedelta(hours=14)  # how far back a sleep or a feed may have begun
-    mood_now_within: timedelta = timedelta(minutes=5)  # older frames do not tell the mood now
-    mood_now_context: timedelta = timedelta(hours=1)  # how far back "since when" is looked for
+SKIP_TYPES = frozenset({"speech.transcribed"})  # about a user, not a child
+LOOKBACK = timedelta(hours=14)  # how far back a sleep or a feed may have begun
+MOOD_NOW_WITHIN = timedelta(minutes=5)  # older frames do not tell the mood now
+MOOD_NOW_CONTEXT = timedelta(hours=1)  # how far back "since when" is looked for
 
 
 def _types_key(child: str) -> str:
@@ -62,15 +63,26 @@ def _alert_child_key(alert_id: str) -> str:
 class Timeline:
     """Reads and writes one family's timeline. Times are timezone-aware datetimes."""
 
-    def __init__(self, client: redis.Redis, config: TimelineConfig = TimelineConfig(),
-                 clock: Clock = utcnow) -> None:
+    # How far the views look back, fixed: the chatbot says them in its replies.
+    lookback: ClassVar[timedelta] = LOOKBACK
+    mood_now_within: ClassVar[timedelta] = MOOD_NOW_WITHIN
+    mood_now_context: ClassVar[timedelta] = MOOD_NOW_CONTEXT
+
+    def __init__(self, client: redis.Redis, settings: TimelineSettings | None = None, *,
+                 runs: RunSettings | None = None, clock: Clock = utcnow) -> None:
         self.client = client
-        self.config = config
+        self.settings = settings or TimelineSettings()
+        self.runs = runs or RunSettings()
         self.clock = clock
+
+    @classmethod
+    def from_settings(cls, client: redis.Redis, settings: Settings, clock: Clock = utcnow) -> Timeline:
+        """The timeline as Cradle's settings describe it: every part builds it this way."""
+        return cls(client, settings.timeline, runs=settings.runs, clock=clock)
 
     @property
     def retention(self) -> timedelta:
-        return timedelta(days=self.config.retention_days)
+        return timedelta(days=self.settings.retention_days)
 
     def child_of(self, event: Event) -> str | None:
         """The child an event is about, or None when it is about no child."""
@@ -85,7 +97,7 @@ class Timeline:
     def add(self, event: Event, effects: Pipeline | None = None) -> bool:
         """Store `event` (through `effects` when given, committed by its owner); returns
         whether it was queued (False: about no child, skipped, or already too old)."""
-        if event.type in self.config.skip_types:  # type: ignore[attr-defined]
+        if event.type in SKIP_TYPES:  # type: ignore[attr-defined]
             return False
         child = self.child_of(event)
         cutoff = self.clock() - self.retention
@@ -142,17 +154,17 @@ class Timeline:
 
     def sleep_sessions(self, child: str, since: datetime, until: datetime | None = None) -> list[views.Span]:
         """Sleeps that overlap [since, until], whole (one that began before `since` included)."""
-        moods = self._moods(child, since - self.config.lookback, until)
-        sessions = views.sleep_sessions(moods, self.config.views)
+        moods = self._moods(child, since - LOOKBACK, until)
+        sessions = views.sleep_sessions(moods, self.runs)
         return [s for s in sessions if s.end >= since]
 
     def wake_ups(self, child: str, since: datetime, until: datetime | None = None) -> list[views.WakeUp]:
-        moods = self._moods(child, since - self.config.lookback, until)
-        return [w for w in views.wake_ups(moods, self.config.views) if w.at >= since]
+        moods = self._moods(child, since - LOOKBACK, until)
+        return [w for w in views.wake_ups(moods, self.runs) if w.at >= since]
 
     def feeds(self, child: str, since: datetime, until: datetime | None = None) -> list[views.Span]:
-        moods = self._moods(child, since - self.config.lookback, until)
-        return [f for f in views.feeds(moods, self.config.views) if f.end >= since]
+        moods = self._moods(child, since - LOOKBACK, until)
+        return [f for f in views.feeds(moods, self.runs) if f.end >= since]
 
     def last_feed(self, child: str, within: timedelta = timedelta(days=1)) -> views.Span | None:
         found = self.feeds(child, self.clock() - within)
@@ -160,19 +172,19 @@ class Timeline:
 
     def mood_now(self, child: str) -> views.MoodNow | None:
         """The mood of the latest run of frames (since when, looking back at most
-        `mood_now_context`), if a frame came in the last `mood_now_within`."""
+        MOOD_NOW_CONTEXT), if a frame came in the last MOOD_NOW_WITHIN."""
         now = self.clock()
-        moods = views.observations(self._moods(child, now - self.config.mood_now_context, None))
-        if not moods or moods[-1].at < (now - self.config.mood_now_within).timestamp():
+        moods = views.observations(self._moods(child, now - MOOD_NOW_CONTEXT, None))
+        if not moods or moods[-1].at < (now - MOOD_NOW_WITHIN).timestamp():
             return None
-        run = split_runs(moods, self.config.views.runs)[-1]
+        run = split_runs(moods, self.runs)[-1]
         return views.MoodNow(run.mood, _when(run.start), _when(moods[-1].at), run.frames)
 
     def view_is_new(self, child: str) -> bool:
-        """Whether the camera's recent frames of `child` (the last `mood_now_within`) were
+        """Whether the camera's recent frames of `child` (the last MOOD_NOW_WITHIN) were
         mostly unfamiliar to the models, so that how the child is cannot be told."""
         now = self.clock()
-        return views.view_is_new(self._moods(child, now - self.config.mood_now_within, None))
+        return views.view_is_new(self._moods(child, now - MOOD_NOW_WITHIN, None))
 
     def hazards(self, child: str, since: datetime, until: datetime | None = None) -> list[HazardDetected]:
         return views.hazards(self.events(child, since, until, types=["hazard.detected"]))

@@ -1,8 +1,8 @@
 """What the timeline means: pure functions over a child's events (oldest first).
 
 Nothing here reads Redis; `Timeline` (store.py) fetches the events and calls these. Sleep
-and feeds come from runs of one mood (runs.py), so one odd frame neither ends a sleep
-nor starts a feed. Moods and captions of frames the models found unfamiliar are left
+and feeds come from runs of one mood (runs.py, with the `runs` settings), so one odd frame
+neither ends a sleep nor starts a feed. Moods and captions of frames the models found unfamiliar are left
 out of every view: a model that was not taught a view says nothing about it.
 """
 
@@ -23,14 +23,11 @@ from services.bus.events import (
     HazardDetected,
     MoodObserved,
 )
-from services.timeline.runs import Observation, Run, RunSettings, split_runs
+from services.settings.sections import RunSettings
+from services.timeline.runs import Observation, Run, split_runs
 
-
-@dataclass(frozen=True)
-class ViewSettings:
-    runs: RunSettings = field(default_factory=RunSettings)
-    min_sleep_s: float = 300.0  # a shorter run of `sleep` frames is a blink, not a nap
-    min_feed_s: float = 60.0  # a shorter run of `feed` frames is not a feed
+MIN_SLEEP_S = 300.0  # a shorter run of `sleep` frames is a blink, not a nap
+MIN_FEED_S = 60.0  # a shorter run of `feed` frames is not a feed
 
 
 @dataclass(frozen=True)
@@ -136,20 +133,19 @@ def _spans(runs: Sequence[Run], mood: str, min_s: float) -> list[Span]:
     return spans
 
 
-def sleep_sessions(events: Iterable[Event], settings: ViewSettings = ViewSettings()) -> list[Span]:
-    return _spans(split_runs(observations(events), settings.runs), "sleep", settings.min_sleep_s)
+def sleep_sessions(events: Iterable[Event], runs: RunSettings | None = None) -> list[Span]:
+    return _spans(split_runs(observations(events), runs), "sleep", MIN_SLEEP_S)
 
 
-def feeds(events: Iterable[Event], settings: ViewSettings = ViewSettings()) -> list[Span]:
-    return _spans(split_runs(observations(events), settings.runs), "feed", settings.min_feed_s)
+def feeds(events: Iterable[Event], runs: RunSettings | None = None) -> list[Span]:
+    return _spans(split_runs(observations(events), runs), "feed", MIN_FEED_S)
 
 
-def wake_ups(events: Iterable[Event], settings: ViewSettings = ViewSettings()) -> list[WakeUp]:
+def wake_ups(events: Iterable[Event], runs: RunSettings | None = None) -> list[WakeUp]:
     """Each sleep that ended with the child seen awake (not one the camera lost)."""
-    runs = split_runs(observations(events), settings.runs)
     woke = []
-    for before, after in pairwise(runs):
-        slept = before.mood == "sleep" and before.duration_s >= settings.min_sleep_s
+    for before, after in pairwise(split_runs(observations(events), runs)):
+        slept = before.mood == "sleep" and before.duration_s >= MIN_SLEEP_S
         if slept and before.ended_by == "switch":
             woke.append(WakeUp(_time(after.start), timedelta(seconds=before.duration_s), after.mood))
     return woke

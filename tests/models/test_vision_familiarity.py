@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from models.caption.demo import HAZARD_SCENES
-from models.caption.rules import DEFAULT_RULES, RuleSet, load_rules
+from models.caption.safety import DEFAULT_RULES, RuleSet, load_rules
 from models.probes import real_photos, video_frames
 from models.scenes import synthesize
 from models.vision import FrameAnalysis, SceneAnalyser, hazards, load_analyser

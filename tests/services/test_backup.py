@@ -308,7 +308,7 @@ def test_scheduled_backups_run_when_due_and_keep_the_newest(
 
 def test_the_daily_backup_is_due_once_after_its_hour(settings: Settings) -> None:
     daily = settings.model_copy(update={
-        "alerts": settings.alerts.model_copy(update={"timezone": "Europe/London"}),
+        "family": settings.family.model_copy(update={"timezone": "Europe/London"}),
         "backup": settings.backup.model_copy(update={"hour": 4})})
     at = datetime(2026, 12, 2, 3, 30, tzinfo=UTC)  # London is on UTC in December
     assert due(daily, None, at)

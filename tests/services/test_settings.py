@@ -86,3 +86,23 @@ def test_the_family_defaults_to_the_demo_child_and_refuses_twins_with_one_id() -
         load_settings(family={"children": [{"id": "mia"}, {"id": "mia"}]})
     with pytest.raises(SettingsError, match="pronoun"):
         load_settings(family={"children": [{"id": "mia", "pronoun": "it"}]})
+
+
+def test_a_moved_setting_is_refused_with_where_it_went(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRADLE_ALERTS__TIMEZONE", "Europe/Paris")
+    with pytest.raises(SettingsError, match=r"alerts\.timezone \(CRADLE_ALERTS__TIMEZONE\): has moved to "
+                       r"family\.timezone\. Set CRADLE_FAMILY__TIMEZONE") as caught:
+        load_settings()
+    assert str(caught.value).count("CRADLE_ALERTS__TIMEZONE") == 1  # told once, not also as unknown
+    monkeypatch.delenv("CRADLE_ALERTS__TIMEZONE")
+    config = tmp_path / "cradle.yaml"
+    config.write_text("alerts:\n  switch_frames: 4\n")
+    monkeypatch.setenv("CRADLE_CONFIG_FILE", str(config))
+    with pytest.raises(SettingsError, match=r"alerts\.switch_frames .*has moved to runs\.switch_frames"):
+        load_settings()
+    monkeypatch.setenv("CRADLE_FAMILY__TIMEZONE", "Europe/Paris")
+    config.write_text("runs:\n  switch_frames: 4\n")
+    settings = load_settings()
+    assert (settings.family.timezone, settings.runs.switch_frames) == ("Europe/Paris", 4)

@@ -16,7 +16,7 @@ from celery import Celery
 from celery.exceptions import TimeoutError as CeleryTimeout
 from PIL import Image
 
-from models.caption.rules import DEFAULT_RULES, load_rules
+from models.caption.safety import DEFAULT_RULES, load_rules
 from models.caption.serve import Caption
 from models.mood.config import MoodConfig
 from models.mood.model import build_model, save_model

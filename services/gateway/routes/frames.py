@@ -19,10 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from services.bus.events import FrameCaptured
 from services.camera.store import FRAME_ID, FrameStore
-from services.gateway.deps import CurrentUser, State
+from services.gateway.deps import CurrentUser, State, timeline_of
 from services.gateway.state import GatewayState
 from services.gateway.validation import Moment
-from services.timeline.store import Timeline
 
 router = APIRouter(prefix="/api/frames", tags=["frames"])
 NEAR = timedelta(minutes=2)  # a frame is analysed and alerted on within this of its capture
@@ -32,7 +31,7 @@ FrameId = Annotated[str, PathParam(pattern=FRAME_ID, description="A frame id.")]
 def find_frame(state: GatewayState, frame_id: str, child: str | None, at: datetime | None) -> Path | None:
     reference = None
     if child and at:  # the hint names the frame's capture: its reference, without a folder scan
-        for event in Timeline(state.redis).events(child, at - NEAR, at + NEAR, types=["frame.captured"]):
+        for event in timeline_of(state).events(child, at - NEAR, at + NEAR, types=["frame.captured"]):
             if isinstance(event, FrameCaptured) and event.frame_id == frame_id:
                 reference = event.path
                 break

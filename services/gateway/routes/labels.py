@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -22,10 +21,10 @@ from starlette.concurrency import run_in_threadpool
 from models.images import DataError
 from services.bus.events import MOODS, MoodObserved, utcnow
 from services.camera.store import FRAME_ID, FrameStore
-from services.gateway.deps import CurrentUser, State
+from services.gateway.deps import CurrentUser, State, timeline_of
 from services.gateway.state import GatewayState
 from services.labels import KEEP, Label, LabelStore
-from services.timeline.store import Timeline, TimelineConfig
+from services.timeline.store import Timeline
 
 router = APIRouter(prefix="/api/labels", tags=["labels"])
 LOOK_BACK_DAYS = 7  # how far back a frame to label is looked for
@@ -92,13 +91,9 @@ class LabelList(BaseModel):
     labels: list[LabelOut]
 
 
-def _timeline(state: GatewayState) -> Timeline:
-    return Timeline(state.redis, TimelineConfig(retention_days=state.settings.timeline.retention_days))
-
-
 def _frames(state: GatewayState, child: str, hours: int, limit: int) -> list[FrameOut]:
     until = utcnow()
-    events = _timeline(state).events(child, until - timedelta(hours=hours), until, types=["mood.observed"])
+    events = timeline_of(state).events(child, until - timedelta(hours=hours), until, types=["mood.observed"])
     store = FrameStore.of(state.settings)
     labels = LabelStore.of(state.redis, state.settings)
     found: list[FrameOut] = []
@@ -138,7 +133,7 @@ def _labelled(label: Label) -> Labelled:
 
 
 def _label(state: GatewayState, said: LabelIn, by: str) -> Labelled | None:
-    timeline = _timeline(state)
+    timeline = timeline_of(state)
     mood = _observed(timeline, said.child, said.frame_id)
     if mood is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
@@ -147,7 +142,7 @@ def _label(state: GatewayState, said: LabelIn, by: str) -> Labelled | None:
     try:
         label = store.label_observed(
             state.settings.frames_dir, mood, by=by, at=utcnow(),
-            timezone=ZoneInfo(state.settings.alerts.timezone),
+            timezone=state.settings.family.zone,
             mood=said.mood if "mood" in said.model_fields_set else KEEP,
             tags=(said.tags or []) if "tags" in said.model_fields_set else KEEP)
     except FileNotFoundError as exc:

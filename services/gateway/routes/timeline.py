@@ -14,10 +14,9 @@ from fastapi.encoders import jsonable_encoder
 from starlette.concurrency import run_in_threadpool
 
 from services.bus.events import EVENT_TYPES, utcnow
-from services.gateway.deps import CurrentUser, State
-from services.gateway.state import GatewayState
+from services.gateway.deps import CurrentUser, FamilyTimeline
 from services.gateway.validation import Moment
-from services.timeline.store import Timeline, TimelineConfig
+from services.timeline.store import Timeline
 
 router = APIRouter(prefix="/api/timeline", tags=["timeline"])
 MAX_RANGE = timedelta(days=31)
@@ -25,10 +24,6 @@ View = Literal["mood", "sleep", "wake_ups", "feeds", "hazards", "alerts", "what_
 Child = Annotated[str, Query(min_length=1, max_length=100, description="The child's name.")]
 Since = Annotated[Moment | None, Query(description="From (ISO 8601); default: a day before until.")]
 Until = Annotated[Moment | None, Query(description="Until (ISO 8601); default: now.")]
-
-
-def _timeline(state: GatewayState) -> Timeline:
-    return Timeline(state.redis, TimelineConfig(retention_days=state.settings.timeline.retention_days))
 
 
 def _range(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
@@ -44,7 +39,8 @@ def _range(since: datetime | None, until: datetime | None) -> tuple[datetime, da
 
 @router.get("", summary="A child's events in a time range, oldest first")
 async def events(
-    child: Child, _user: CurrentUser, state: State, since: Since = None, until: Until = None,
+    child: Child, _user: CurrentUser, timeline: FamilyTimeline, since: Since = None,
+    until: Until = None,
     types: Annotated[list[str] | None, Query(alias="type", description="Event types to keep.")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> dict[str, Any]:
@@ -53,14 +49,14 @@ async def events(
     if unknown:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"unknown event types {sorted(unknown)}; known: {', '.join(EVENT_TYPES)}")
-    found = await run_in_threadpool(_timeline(state).events, child, start, end, types)
+    found = await run_in_threadpool(timeline.events, child, start, end, types)
     return {"child": child, "since": start, "until": end, "truncated": len(found) > limit,
             "events": [event.model_dump(mode="json") for event in found[-limit:]]}
 
 
 @router.get("/children", summary="The children the timeline knows")
-def children(_user: CurrentUser, state: State) -> dict[str, list[str]]:
-    return {"children": _timeline(state).children()}
+def children(_user: CurrentUser, timeline: FamilyTimeline) -> dict[str, list[str]]:
+    return {"children": timeline.children()}
 
 
 def _now(timeline: Timeline, child: str) -> dict[str, Any]:
@@ -71,8 +67,8 @@ def _now(timeline: Timeline, child: str) -> dict[str, Any]:
 
 
 @router.get("/now", summary="How the child is now, or that the camera's view is new to Cradle")
-async def now(child: Child, _user: CurrentUser, state: State) -> dict[str, Any]:
-    found = await run_in_threadpool(_now, _timeline(state), child)
+async def now(child: Child, _user: CurrentUser, timeline: FamilyTimeline) -> dict[str, Any]:
+    found = await run_in_threadpool(_now, timeline, child)
     return {"child": child, **jsonable_encoder(found)}
 
 
@@ -93,8 +89,8 @@ def _view(timeline: Timeline, view: View, child: str, since: datetime, until: da
 
 
 @router.get("/{view}", summary="A view of a child's day: mood, sleep, wake-ups, feeds, hazards, alerts...")
-async def view(view: View, child: Child, _user: CurrentUser, state: State,
+async def view(view: View, child: Child, _user: CurrentUser, timeline: FamilyTimeline,
                since: Since = None, until: Until = None) -> dict[str, Any]:
     start, end = _range(since, until)
-    found = await run_in_threadpool(_view, _timeline(state), view, child, start, end)
+    found = await run_in_threadpool(_view, timeline, view, child, start, end)
     return {"child": child, "view": view, "since": start, "until": end, "items": jsonable_encoder(found)}

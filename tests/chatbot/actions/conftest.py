@@ -94,7 +94,7 @@ def make_backend(redis_server: EmbeddedRedis, client: redis.Redis, tmp_path: Pat
     def make(children: Sequence[dict[str, Any]] = (MIA,), timezone: str = TIMEZONE) -> Backend:
         settings = load_settings(
             redis={"url": redis_server.url}, data_dir=tmp_path / "data", environment="test",
-            family={"children": list(children)}, alerts={"timezone": timezone},
+            family={"children": list(children), "timezone": timezone},
         )
         return stack.enter_context(use_backend(Backend(settings, client, clock=clock)))
 

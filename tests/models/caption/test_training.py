@@ -14,7 +14,7 @@ from models.caption import training
 from models.caption.config import CaptionConfig, TrainConfig
 from models.caption.data import CaptionedImage
 from models.caption.demo import hazard_accuracy, scenes_by_image
-from models.caption.rules import DEFAULT_RULES, load_rules
+from models.caption.safety import DEFAULT_RULES, load_rules
 from models.caption.training import ResumeError, TrainArgs, evaluate, main, train_one_epoch
 from models.scenes import synthesize
 from tests.models.caption.conftest import TrainedRun

@@ -13,10 +13,10 @@ import os
 import signal
 import sys
 
-from services.alerts.config import AlertRules
 from services.alerts.engine import AlertEngine
 from services.bus.streams import Received, Subscriber
 from services.redis_runtime import connect
+from services.settings.alerts import AlertRules
 from services.settings.sections import BusSettings
 
 BUS = BusSettings(claim_idle_ms=200, block_ms=100)

@@ -10,12 +10,12 @@ from datetime import timedelta
 
 import redis
 
-from services.alerts.config import AlertRules
 from services.alerts.engine import memory_key
 from services.alerts.state import AlertStore
 from services.bus.events import AlertRaised, Event, parse_event, utcnow
 from services.bus.streams import Publisher
 from services.redis_runtime import EmbeddedRedis
+from services.settings.alerts import AlertRules
 from services.settings.sections import BusSettings
 from tests.conftest import ROOT, wait_for
 from tests.services.alerts.factories import hazard, moods

@@ -6,13 +6,13 @@ from datetime import time, timedelta
 
 import redis
 
-from services.alerts.config import AlertRules
 from services.alerts.engine import AlertEngine
 from services.alerts.escalation import Escalator
 from services.alerts.rules import Mute
 from services.alerts.state import AlertStore, Mutes
 from services.bus.events import AlertAcknowledged, AlertRaised, Event, parse_event
 from services.bus.streams import Publisher, Subscriber
+from services.settings.alerts import AlertRules
 from services.settings.sections import BusSettings
 from tests.services.alerts.factories import DAY, NIGHT, Clock, hazard, moods
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import redis
 
-from services.alerts.config import AlertRules
 from services.alerts.escalation import Escalator, escalation_path
 from services.alerts.state import AlertStore
 from services.bus.events import AlertEscalated, Event, parse_event
+from services.settings.alerts import AlertRules
 from services.settings.sections import BusSettings
 from tests.services.alerts.factories import DAY, Clock, hazard
 from tests.services.alerts.test_engine import run

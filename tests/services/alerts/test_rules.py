@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.alerts.config import SEVERITY_RANK, AlertRules, Severity
 from services.alerts.rules import Memory, Mute, Verdict, judge
 from services.bus.events import Event
+from services.settings.alerts import SEVERITY_RANK, AlertRules, Severity
+from services.settings.sections import FamilySettings
 from tests.services.alerts.factories import DAY, NIGHT, caption, hazard, mood, moods, offline
 
 RULES = AlertRules(upset_minutes=1, sleep_minutes=5, quiet_start=time(1), quiet_end=time(6))
@@ -20,10 +21,10 @@ MOODS = ["sleep", "happy", "upset", "feed"]
 
 
 def play(events: Sequence[Event], rules: AlertRules = RULES, mutes: tuple[Mute, ...] = ()) -> list[Verdict]:
-    memory = Memory.fresh(rules)
+    memory = Memory.fresh()
     verdicts = []
     for event in events:
-        memory = Memory.from_dict(memory.to_dict(), rules)  # as the engine does: stored between events
+        memory = Memory.from_dict(memory.to_dict())  # as the engine does: stored between events
         verdicts += judge(memory, event, rules, mutes)
     return verdicts
 
@@ -91,10 +92,10 @@ def test_a_hazard_seen_twice_is_urgent_even_in_quiet_hours() -> None:
 
 
 def test_an_empty_cot_is_an_alert_at_night_only() -> None:
-    night: list[Event] = [hazard(NIGHT + timedelta(seconds=s), "empty_cot", "warning") for s in (0, 3)]
+    night: list[Event] = [hazard(NIGHT + timedelta(seconds=s), "empty_cot", "urgent") for s in (0, 3)]
     (verdict,) = play(night)
     assert verdict.finding.kind == "no_baby_at_night" and verdict.finding.severity == "urgent"
-    day: list[Event] = [hazard(DAY + timedelta(seconds=s), "empty_cot", "warning") for s in (0, 3)]
+    day: list[Event] = [hazard(DAY + timedelta(seconds=s), "empty_cot", "urgent") for s in (0, 3)]
     assert play(day) == []
 
 
@@ -142,7 +143,7 @@ def test_quiet_hours_hold_what_is_below_the_bar(steps: list[tuple[str, float]], 
     verdicts = play(events)
     assert verdicts
     for verdict in verdicts:
-        quiet = RULES.quiet_until(verdict.finding.at)
+        quiet = RULES.quiet_until(verdict.finding.at, FamilySettings().zone)
         below = SEVERITY_RANK[verdict.finding.severity] < SEVERITY_RANK[RULES.quiet_min_severity]
         if quiet is not None and below:
             assert verdict.disposition == "held" and verdict.release_at == quiet
@@ -172,7 +173,7 @@ def test_mutes_are_respected(
 
 
 def test_old_events_update_memory_but_raise_nothing() -> None:
-    memory = Memory.fresh(RULES)
+    memory = Memory.fresh()
     events = moods("h" * 3 + "u" * 12, NIGHT)
     assert all(judge(memory, e, RULES, fresh=False) == [] for e in events)
     assert memory.moods.current is not None and memory.moods.current.mood == "upset"
@@ -180,21 +181,25 @@ def test_old_events_update_memory_but_raise_nothing() -> None:
 
 def test_rules_load_from_yaml_and_name_what_is_wrong(tmp_path: Path) -> None:
     good = tmp_path / "alerts.yaml"
-    good.write_text("upset_minutes: 5\ntimezone: Europe/Paris\nquiet_start: '22:00'\nquiet_end: '06:30'\n"
+    good.write_text("upset_minutes: 5\nquiet_start: '22:00'\nquiet_end: '06:30'\n"
                     "caregivers: [Anna, Ben]\ncooldowns: {woke: 60}\n")
     rules = AlertRules.from_yaml(good)
     assert rules.upset_minutes == 5 and rules.caregivers == ("Anna", "Ben")
     assert rules.cooldown("woke").seconds == 60
-    assert rules.quiet_until(DAY.replace(hour=21, minute=30)) == DAY.replace(day=21, hour=5, minute=30)
+    paris = FamilySettings(timezone="Europe/Paris").zone  # quiet hours are the family's local time
+    assert rules.quiet_until(DAY.replace(hour=21, minute=30), paris) == DAY.replace(day=21, hour=5, minute=30)
     bad = tmp_path / "bad.yaml"
-    bad.write_text("upset_minutes: -1\ncooldowns: {sneezed: 5}\ntimezone: Mars/Olympus\n")
+    bad.write_text("upset_minutes: -1\ncooldowns: {sneezed: 5}\n")
     with pytest.raises(ValueError, match="upset_minutes") as error:
         AlertRules.from_yaml(bad)
-    assert "sneezed" in str(error.value) and "Mars/Olympus" in str(error.value)
+    assert "sneezed" in str(error.value)
+    with pytest.raises(ValueError) as error:  # the time zone is the family's now
+        FamilySettings(timezone="Mars/Olympus")
+    assert "Mars/Olympus" in str(error.value)
 
 
 def test_an_outage_first_seen_in_a_backlog_is_still_reported_when_fresh() -> None:
-    memory = Memory.fresh(RULES)
+    memory = Memory.fresh()
     assert judge(memory, offline(DAY + timedelta(minutes=5), DAY), RULES, fresh=False) == []
     (verdict,) = judge(memory, offline(DAY + timedelta(minutes=6), DAY), RULES)
     assert verdict.finding.kind == "camera_offline"
@@ -229,14 +234,14 @@ def test_unfamiliar_frames_change_no_mood_verdict(frames_seen: list[tuple[str, b
 
 def test_a_view_that_stays_unfamiliar_gets_one_notice_per_camera_and_day() -> None:
     rules = RULES.model_copy(update={"unfamiliar_minutes": 10})
-    memory = Memory.fresh(rules)
+    memory = Memory.fresh()
     rooms = {"cot": "nursery"}
 
     def feed(events: Sequence[Event]) -> list[Verdict]:
         nonlocal memory
         found = []
         for event in events:
-            memory = Memory.from_dict(memory.to_dict(), rules)
+            memory = Memory.from_dict(memory.to_dict())
             found += judge(memory, event, rules, rooms=rooms)
         return found
 

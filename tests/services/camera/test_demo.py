@@ -12,7 +12,7 @@ from pathlib import Path
 
 import redis
 
-from models.caption.rules import DEFAULT_RULES, load_rules
+from models.caption.safety import DEFAULT_RULES, load_rules
 from models.scenes import MOODS_IN
 from models.vision import hazards, load_analyser
 from services.bus.events import FrameCaptured, MoodObserved

@@ -26,7 +26,7 @@ ZONE = ZoneInfo("Europe/Paris")
 
 def analyse(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRADLE_")}
-    env.update(CRADLE_MODELS__DIR=str(MODELS), CRADLE_ALERTS__TIMEZONE="Europe/Paris")
+    env.update(CRADLE_MODELS__DIR=str(MODELS), CRADLE_FAMILY__TIMEZONE="Europe/Paris")
     return subprocess.run([sys.executable, "-m", "services.cli.main", "vision", "analyse", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
 

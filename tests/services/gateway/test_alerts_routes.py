@@ -16,7 +16,6 @@ import redis
 import uvicorn
 from fastapi.testclient import TestClient
 
-from services.alerts.config import AlertRules
 from services.alerts.escalation import Escalator
 from services.alerts.state import ESCALATIONS, AlertStore
 from services.bus.events import AlertAcknowledged, FrameCaptured, parse_event, utcnow
@@ -24,6 +23,7 @@ from services.delivery.alert_feed import AlertFeed, SseChannel
 from services.delivery.webpush import Subscriptions, generate_keys
 from services.gateway.app import create_app
 from services.settings import Settings
+from services.settings.alerts import AlertRules
 from services.settings.sections import BusSettings
 from services.timeline.store import Timeline
 from tests.services.alerts.factories import Clock

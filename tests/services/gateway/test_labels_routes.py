@@ -28,8 +28,8 @@ TIMEZONE = "America/New_York"
 def settings(redis_server: EmbeddedRedis, tmp_path: Path) -> Settings:
     return load_settings(
         redis={"url": redis_server.url}, data_dir=tmp_path / "data", environment="test",
-        rasa={"enabled": False}, family={"children": [{"id": "Mia", "name": "Mia", "pronoun": "she"}]},
-        alerts={"timezone": TIMEZONE},
+        rasa={"enabled": False},
+        family={"children": [{"id": "Mia", "name": "Mia", "pronoun": "she"}], "timezone": TIMEZONE},
     )
 
 

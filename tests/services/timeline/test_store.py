@@ -9,8 +9,8 @@ import redis
 
 from services.bus.events import AlertAcknowledged, AlertRaised, SpeechTranscribed
 from services.bus.streams import Publisher, Subscriber
-from services.settings.sections import BusSettings
-from services.timeline.store import Timeline, TimelineConfig, TimelineConsumer
+from services.settings.sections import BusSettings, TimelineSettings
+from services.timeline.store import Timeline, TimelineConsumer
 from tests.services.alerts.factories import NIGHT, caption, hazard, mood, moods
 
 BUS = BusSettings(claim_idle_ms=200, block_ms=20)
@@ -48,7 +48,7 @@ def test_range_queries_and_type_filters(client: redis.Redis) -> None:
 
 def test_retention_trims_old_events_on_write_and_refuses_expired_ones(client: redis.Redis) -> None:
     clock = Clock(NIGHT)
-    timeline = Timeline(client, TimelineConfig(retention_days=1), clock)
+    timeline = Timeline(client, TimelineSettings(retention_days=1), clock=clock)
     old = mood("happy", NIGHT - timedelta(hours=20))
     timeline.add(old)
     clock.now = NIGHT + timedelta(hours=6)  # `old` is now 26 h old

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.bus.events import AlertAcknowledged, AlertEscalated, AlertRaised
+from services.settings.sections import RunSettings
 from services.timeline import views
-from services.timeline.runs import Observation, RunSettings, split_runs
+from services.timeline.runs import Observation, split_runs
 from tests.services.alerts.factories import NIGHT, caption, hazard, moods
 
 MIN = timedelta(minutes=1)

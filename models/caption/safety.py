@@ -1,13 +1,19 @@
 """Safety rules: which captions raise which alerts. Pure functions, no I/O but loading.
 
-    rules = load_rules(Path("models/caption/safety.yaml"))
+    rules = load_rules(Path("models/caption/safety.yaml"), periods={"night": night})
     rules.match("the baby is crawling near the stairs", score=0.8, when=datetime.now())
     -> [Hazard(rule="stairs", kind="near_stairs", severity="urgent", ...)]
     rules.match_tags({"near_stairs"}, caption, when=...)   # the scene head's tags
 
 A rule may also name scene tags (`tags`): a captioner with a scene head (taught by the
 family's labels) then raises the rule's hazard from those tags too, a second signal
-beside the words; the rule file stays the one owner of each hazard's kind and severity.
+beside the words; the rule file stays the one owner of each hazard's kind and severity
+(the alerts send a hazard at its rule's severity, the empty cot at night included).
+
+Night is not the file's: a rule says `during: night` and the caller gives the night's
+hours (Cradle gives the family's, `family.night_start`/`night_end` in its settings), so
+the alerts and the captions share one night. A file may name further periods of its own
+under `periods`; a rule whose period was not given never fires.
 
 The file format is described at the top of safety.yaml. A pattern is negated when a
 negation cue appears before it in the same clause; clauses end at punctuation and at
@@ -18,7 +24,8 @@ naming the rule and the field at fault.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any
@@ -30,6 +37,7 @@ FORMAT_VERSION = 1
 _CLAUSE_END = re.compile(r"[.,;:!?]|\b(but|and|while|though|although)\b")
 _KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 _PERIOD = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+GIVEN_PERIODS = ("night",)  # periods the caller gives; a file does not define them
 
 
 class RuleError(ValueError):
@@ -64,7 +72,7 @@ class Rule:
     severity: str
     patterns: tuple[re.Pattern[str], ...]
     min_confidence: float
-    during: Period | None = None
+    during: str | None = None  # the name of the period the rule fires in
     negatable: bool = True
     tags: tuple[str, ...] = ()  # scene tags that raise this rule's hazard
 
@@ -73,6 +81,13 @@ class Rule:
 class RuleSet:
     rules: tuple[Rule, ...]
     negations: tuple[str, ...]
+    periods: Mapping[str, Period] = field(default_factory=dict)  # the file's and the given ones
+
+    def _in_period(self, rule: Rule, moment: time | None) -> bool:
+        if rule.during is None:
+            return True
+        period = self.periods.get(rule.during)
+        return period is not None and moment is not None and period.contains(moment)
 
     def match(self, caption: str, score: float, when: datetime | time | None = None) -> list[Hazard]:
         """Every rule the caption triggers (one hazard per rule), in file order.
@@ -85,7 +100,7 @@ class RuleSet:
         for rule in self.rules:
             if score < rule.min_confidence:
                 continue
-            if rule.during and (moment is None or not rule.during.contains(moment)):
+            if not self._in_period(rule, moment):
                 continue
             found = self._find(rule, text)
             if found is not None:
@@ -98,7 +113,7 @@ class RuleSet:
         moment = when.time() if isinstance(when, datetime) else when
         hazards = []
         for rule in self.rules:
-            if rule.during and (moment is None or not rule.during.contains(moment)):
+            if not self._in_period(rule, moment):
                 continue
             named = sorted(set(rule.tags) & set(tags))
             if named:
@@ -127,7 +142,7 @@ def _period(text: Any, where: str) -> Period:
     return Period(time(h0, m0), time(h1, m1))
 
 
-def _rule(raw: Any, number: int, periods: dict[str, Period], floor: float) -> Rule:
+def _rule(raw: Any, number: int, periods: Collection[str], floor: float) -> Rule:
     name = raw.get("name") if isinstance(raw, dict) else None
     where = f"rule {name!r}" if isinstance(name, str) and name else f"rule #{number}"
     if not isinstance(raw, dict):
@@ -167,12 +182,13 @@ def _rule(raw: Any, number: int, periods: dict[str, Period], floor: float) -> Ru
     tags = raw.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) and _KIND.match(t) for t in tags):
         raise RuleError(f"{where}: field 'tags' must be a list of snake_case scene tags, got {tags!r}")
-    return Rule(name, kind, raw["severity"], tuple(compiled), float(confidence),
-                periods[during] if during is not None else None, negatable, tuple(tags))
+    return Rule(name, kind, raw["severity"], tuple(compiled), float(confidence), during, negatable,
+                tuple(tags))
 
 
-def parse_rules(raw: Any, source: str = "rules") -> RuleSet:
-    """A RuleSet from the parsed YAML document; RuleError says what is wrong and where."""
+def parse_rules(raw: Any, source: str = "rules", periods: Mapping[str, Period] | None = None) -> RuleSet:
+    """A RuleSet from the parsed YAML document, with the `periods` the caller gives (night);
+    RuleError says what is wrong and where."""
     if not isinstance(raw, dict):
         raise RuleError(f"{source}: expected a mapping with 'version' and 'rules'")
     if raw.get("version") != FORMAT_VERSION:
@@ -189,25 +205,33 @@ def parse_rules(raw: Any, source: str = "rules") -> RuleSet:
     periods_raw = raw.get("periods", {})
     if not isinstance(periods_raw, dict):
         raise RuleError(f"{source}: field 'periods' must map names to 'HH:MM-HH:MM'")
-    periods = {str(k): _period(v, f"{source}: period {k!r}") for k, v in periods_raw.items()}
+    own = {str(k): _period(v, f"{source}: period {k!r}") for k, v in periods_raw.items()}
+    given = dict(periods or {})
+    clash = sorted(set(own) & {*GIVEN_PERIODS, *given})
+    if clash:
+        raise RuleError(f"{source}: period {clash[0]!r} is not the file's to define: the caller gives it "
+                        "(Cradle: family.night_start and family.night_end in its settings)")
+    known = {**own, **given}
     rules_raw = raw.get("rules")
     if not isinstance(rules_raw, list) or not rules_raw:
         raise RuleError(f"{source}: field 'rules' must be a non-empty list")
-    rules = tuple(_rule(r, i, periods, float(floor)) for i, r in enumerate(rules_raw, 1))
+    names_known = list(dict.fromkeys([*known, *GIVEN_PERIODS]))
+    rules = tuple(_rule(r, i, names_known, float(floor)) for i, r in enumerate(rules_raw, 1))
     names = [r.name for r in rules]
     if len(set(names)) != len(names):
         raise RuleError(f"{source}: rule names must be unique; repeated: "
                         f"{', '.join(sorted({n for n in names if names.count(n) > 1}))}")
-    return RuleSet(rules, tuple(n.lower().strip() for n in negations))
+    return RuleSet(rules, tuple(n.lower().strip() for n in negations), known)
 
 
-def load_rules(path: Path) -> RuleSet:
-    """Read and validate a rule file (the default ships as models/caption/safety.yaml)."""
+def load_rules(path: Path, periods: Mapping[str, Period] | None = None) -> RuleSet:
+    """Read and validate a rule file (the default ships as models/caption/safety.yaml),
+    with the periods the caller gives (`{"night": Period(start, end)}`)."""
     try:
         raw = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise RuleError(f"cannot read rule file {path}: {exc}") from exc
-    return parse_rules(raw, str(path))
+    return parse_rules(raw, str(path), periods)
 
 
 DEFAULT_RULES = Path(__file__).with_name("safety.yaml")

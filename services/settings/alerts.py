@@ -1,8 +1,11 @@
-"""The alert rules a family can tune: every field with a default, a bound and a description.
+"""The `alerts` section: the alert rules a family can tune, every field with a default, a
+bound and a description.
 
 `AlertRules.from_yaml(path)` reads them from a YAML mapping; an unknown or invalid key
-raises `ValueError` naming it. Times of day (quiet hours, night) are the family's local
-time in `timezone`.
+raises `ValueError` naming it. What the alerts share with the rest of Cradle has one owner
+elsewhere: times of day (quiet hours) are local to `family.timezone`, night is
+`family.night_start`/`night_end`, mood runs are the `runs` section, and a hazard's severity
+(the empty cot at night included) is its caption rule's in the safety rules file.
 """
 
 from __future__ import annotations
@@ -10,32 +13,28 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+
+from services.settings.base import Section, within
 
 Severity = Literal["info", "warning", "urgent"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "urgent": 2}
 KINDS = ("upset", "woke", "hazard", "no_baby_at_night", "camera_offline", "unfamiliar_view", "model_promoted")
 
 
-class AlertRules(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+# Alert kinds whose severity is not the alerts' to set: a hazard's is its caption rule's.
+HAZARD_KINDS = ("hazard", "no_baby_at_night")
 
+
+class AlertRules(Section):
     upset_minutes: float = Field(
         default=3.0, gt=0, le=240, description="Minutes of crying before parents are alerted."
     )
     min_frames: int = Field(
         default=3, ge=1, le=1000, description="Frames of a mood needed before any mood alert."
-    )
-    switch_frames: int = Field(
-        default=3, ge=1, le=100,
-        description="Frames in a row of other moods that end a mood (fewer are odd frames).",
-    )
-    max_gap_s: float = Field(
-        default=300, ge=5, le=24 * 3600,
-        description="No frame for this long breaks a mood: the camera saw nothing in between.",
     )
     sleep_minutes: float = Field(
         default=10.0, ge=0, le=24 * 60, description="Sleep shorter than this is no 'woke up' alert."
@@ -59,9 +58,10 @@ class AlertRules(BaseModel):
         "notice a day: Cradle doesn't recognise its view yet and should be taught it.",
     )
     severities: dict[str, Severity] = Field(
-        default={"upset": "warning", "woke": "info", "no_baby_at_night": "urgent",
-                 "camera_offline": "warning", "unfamiliar_view": "info", "model_promoted": "info"},
-        description="Severity per kind; a hazard takes the severity of its caption rule.",
+        default={"upset": "warning", "woke": "info", "camera_offline": "warning",
+                 "unfamiliar_view": "info", "model_promoted": "info"},
+        description="Severity per kind; a hazard (the empty cot at night too) takes the "
+        "severity of its caption rule.",
     )
     cooldown_s: int = Field(
         default=300, ge=0, le=24 * 3600, description="Quiet time after an alert of the same kind."
@@ -70,9 +70,6 @@ class AlertRules(BaseModel):
         default={"woke": 900, "camera_offline": 1800, "hazard": 120},
         description="Cooldown per kind, overriding cooldown_s.",
     )
-    timezone: str = Field(default="UTC", description="The family's time zone (IANA name).")
-    night_start: time = Field(default=time(19, 0), description="When night begins.")
-    night_end: time = Field(default=time(7, 0), description="When night ends.")
     quiet_start: time | None = Field(
         default=None, description="Quiet hours begin (empty: no quiet hours)."
     )
@@ -98,21 +95,21 @@ class AlertRules(BaseModel):
         default=30, gt=0, le=3650, description="How long alert records are kept."
     )
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Paris)") from exc
-        return name
-
     @field_validator("severities", "cooldowns")
     @classmethod
     def _known_kinds(cls, table: dict[str, object]) -> dict[str, object]:
         unknown = set(table) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown alert kinds {sorted(unknown)}; known: {', '.join(KINDS)}")
+        return table
+
+    @field_validator("severities")
+    @classmethod
+    def _not_hazards(cls, table: dict[str, Severity]) -> dict[str, Severity]:
+        owned = sorted(set(table) & set(HAZARD_KINDS))
+        if owned:
+            raise ValueError(f"{', '.join(owned)}: a hazard's severity is its caption rule's "
+                             "(models.safety_rules), not an alert setting")
         return table
 
     @classmethod
@@ -132,18 +129,13 @@ class AlertRules(BaseModel):
     def cooldown(self, kind: str) -> timedelta:
         return timedelta(seconds=self.cooldowns.get(kind, self.cooldown_s))
 
-    def local(self, at: datetime) -> datetime:
-        return at.astimezone(ZoneInfo(self.timezone))
-
-    def is_night(self, at: datetime) -> bool:
-        return _within(self.local(at).time(), self.night_start, self.night_end)
-
-    def quiet_until(self, at: datetime) -> datetime | None:
-        """The end of the quiet hours `at` falls in (UTC), or None outside them."""
+    def quiet_until(self, at: datetime, zone: ZoneInfo) -> datetime | None:
+        """The end of the quiet hours `at` falls in (UTC), or None outside them; the hours
+        are local to `zone` (family.timezone)."""
         if self.quiet_start is None or self.quiet_end is None:
             return None
-        local = self.local(at)
-        if not _within(local.time(), self.quiet_start, self.quiet_end):
+        local = at.astimezone(zone)
+        if not within(local.time(), self.quiet_start, self.quiet_end):
             return None
         end = local.replace(hour=self.quiet_end.hour, minute=self.quiet_end.minute,
                             second=self.quiet_end.second, microsecond=0)
@@ -151,9 +143,3 @@ class AlertRules(BaseModel):
             end += timedelta(days=1)
         return end.astimezone(at.tzinfo)
 
-
-def _within(now: time, start: time, end: time) -> bool:
-    """Whether `now` lies in [start, end), a window that may cross midnight."""
-    if start <= end:
-        return start <= now < end
-    return now >= start or now < end

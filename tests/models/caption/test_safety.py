@@ -9,9 +9,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.caption.rules import DEFAULT_RULES, RuleError, RuleSet, load_rules, parse_rules
+from models.caption.safety import DEFAULT_RULES, Period, RuleError, RuleSet, load_rules, parse_rules
 
-RULES = load_rules(DEFAULT_RULES)
+RULES = load_rules(DEFAULT_RULES, periods={"night": Period(time(19), time(7))})  # Cradle gives the family's
 HAZARDS = {"near the stairs": "near_stairs", "by the staircase": "near_stairs",
            "at the window": "at_window", "climbing the rail": "climbing"}
 SUBJECTS = st.sampled_from(["the baby", "a baby", "the infant", "harper"])
