@@ -5,7 +5,8 @@ and its field, e.g. `CRADLE_REDIS__URL`), a `.env` file, a YAML file named by
 `CRADLE_CONFIG_FILE`, then the defaults. Nothing else in Cradle reads the environment.
 
 `load_settings()` validates everything at start and raises `SettingsError` whose message
-names each bad field, its environment variable and what to set instead.
+names each bad field, its environment variable and what to set instead; a key that has
+moved (`MOVED`, e.g. alerts.timezone -> family.timezone) is refused with where it went.
 """
 
 from __future__ import annotations

@@ -8,14 +8,14 @@ drawn afresh (rooms no model saw) must stay familiar and keep their hazards."""
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
 import torch
 
 from models.caption.demo import HAZARD_SCENES
-from models.caption.safety import DEFAULT_RULES, RuleSet, load_rules
+from models.caption.safety import DEFAULT_RULES, Period, RuleSet, load_rules
 from models.probes import real_photos, video_frames
 from models.scenes import synthesize
 from models.vision import FrameAnalysis, SceneAnalyser, hazards, load_analyser
@@ -35,7 +35,7 @@ def analyser() -> SceneAnalyser:
 
 @pytest.fixture(scope="module")
 def rules() -> RuleSet:
-    return load_rules(DEFAULT_RULES)
+    return load_rules(DEFAULT_RULES, periods={"night": Period(time(19), time(7))})  # as Cradle gives it
 
 
 def raised(analysis: FrameAnalysis, rules: RuleSet) -> set[str]:

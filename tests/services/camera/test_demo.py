@@ -12,13 +12,14 @@ from pathlib import Path
 
 import redis
 
-from models.caption.safety import DEFAULT_RULES, load_rules
+from models.caption.safety import DEFAULT_RULES, Period, load_rules
 from models.scenes import MOODS_IN
 from models.vision import hazards, load_analyser
 from services.bus.events import FrameCaptured, MoodObserved
 from services.camera.demo import FPS, HOLD_S, SCRIPTED_ALERTS, STORY, demo_clip, story_pictures
 from services.redis_runtime import EmbeddedRedis
 from services.settings import Settings
+from services.settings.sections import FamilySettings
 from tests.conftest import ROOT, child_env, require, wait_for
 from tests.services.camera.clips import bus_events
 
@@ -49,7 +50,8 @@ def test_the_demo_clip_reads_as_its_script_to_the_demo_models(tmp_path: Path) ->
                 paths.append(tmp_path / f"{n:04d}.jpg")
                 frame.to_image().save(paths[-1], quality=85)
     assert len(paths) == len(shots)
-    rules = load_rules(DEFAULT_RULES)
+    night = FamilySettings()  # the night the vision worker gives the rules
+    rules = load_rules(DEFAULT_RULES, periods={"night": Period(night.night_start, night.night_end)})
     analyses = load_analyser(MODELS, device="cpu").analyse(paths)
     unfamiliar = [shot.scene for shot, a in zip(shots, analyses, strict=True) if not a.familiar]
     assert len(unfamiliar) <= 1, unfamiliar
