@@ -153,10 +153,14 @@ def _leave_one_out(model: Familiarity) -> torch.Tensor:
     return 1 - similarity.topk(k, dim=1).values[:, -1]
 
 
-def read(checkpoint: dict[str, Any]) -> Familiarity | None:
-    """The familiarity stored in a checkpoint dict, or None for one trained before it existed."""
+def read(checkpoint: dict[str, Any], device: torch.device | str | None = None) -> Familiarity | None:
+    """The familiarity stored in a checkpoint dict (on `device` when given), or None for
+    one trained before it existed."""
     raw = checkpoint.get("familiarity")
-    return Familiarity.from_dict(raw) if raw else None
+    if not raw:
+        return None
+    known = Familiarity.from_dict(raw)
+    return known.to(device) if device is not None else known
 
 
 def share_familiar(model: Familiarity, features: torch.Tensor) -> float:

@@ -20,8 +20,8 @@ from typing import Any
 
 from rich.console import Console
 
+from models import checkpoints
 from models.caption.config import CaptionConfig, TrainConfig
-from models.caption.model import checkpoint_version
 from models.caption.safety import DEFAULT_RULES, RuleSet, load_rules
 from models.caption.training import TrainArgs, main
 from models.scenes import synthesize
@@ -84,7 +84,7 @@ def build_demo(models_dir: Path, *, images: int = 1400, sessions: int = 40, seed
         shutil.copyfile(run / "best.pt", target)
         shutil.copyfile(run / "vocab.json", target.with_suffix(".vocab.json"))
         shutil.copyfile(run / "history.png", target.with_suffix(".history.png"))
-    summary.update(checkpoint=str(target), model_version=checkpoint_version(target),
+    summary.update(checkpoint=str(target), model_version=checkpoints.version(target),
                    test_images=summary["images"],
                    data="synthetic cartoon nursery scenes (models/scenes.py), not real data",
                    images=images, seed=seed, seconds=round(time.perf_counter() - started, 1))

@@ -10,12 +10,12 @@ frozen backbone once per frame for both mood and caption.
 A checkpoint is a plain dict loadable with `weights_only=True`: the CaptionConfig and
 the vocabulary as dicts, the state dict (without the backbone when it is frozen ImageNet:
 `head_only`, a few MB, the backbone read from the models folder), the familiarity
-statistics of its training images (models/familiarity.py), metrics.
+statistics of its training images (models/familiarity.py), metrics. Writing, reading and
+naming the file are models/checkpoints.py's, the same for every family.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -23,12 +23,11 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from models import familiarity
+from models import checkpoints, familiarity
 from models.backbones import Backbone, Weights, load_backbone
 from models.caption.config import CaptionConfig
 from models.caption.vocab import Vocab
 from models.familiarity import Familiarity
-from models.registry import version_of
 
 CHECKPOINT_FORMAT = "cradle.caption/1"
 State = tuple[torch.Tensor, torch.Tensor]  # LSTM (h, c), each (L,B,H)
@@ -149,45 +148,18 @@ def build_model(config: CaptionConfig, vocab: Vocab, weights: Weights = "imagene
     return model
 
 
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def save_model(model: CaptionNet, path: Path, *, train: dict[str, Any] | None = None,
                metrics: dict[str, Any] | None = None) -> Path:
     """Write a checkpoint atomically; a frozen ImageNet backbone is left out (`head_only`)."""
     head_only = model.config.freeze_backbone and model.imagenet_backbone
     state = {k: v for k, v in model.state_dict().items()
              if not (head_only and k.startswith("backbone."))}
-    checkpoint = {"format": CHECKPOINT_FORMAT, "config": model.config.to_dict(),
-                  "vocab": model.vocab.to_dict(), "state_dict": state, "head_only": head_only,
-                  "train": train, "metrics": metrics or {},
-                  "familiarity": model.familiarity.to_dict() if model.familiarity else None}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(checkpoint, tmp)
-    tmp.replace(path)  # a reader never sees half a checkpoint
-    return path
-
-
-def read_checkpoint(path: Path) -> dict[str, Any]:
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"no caption checkpoint at {path}: train one with `cradle caption "
-                                "train` or build the demo with `cradle caption demo`")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a Cradle caption checkpoint ({CHECKPOINT_FORMAT})")
-    return checkpoint
-
-
-def checkpoint_version(path: Path) -> str:
-    """A model version that changes whenever the checkpoint's bytes do: a registry
-    version's name, else the file's stem and the start of its hash."""
-    registered = version_of(Path(path))
-    if registered:
-        return registered
-    return f"{Path(path).stem}-{hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]}"
+    return checkpoints.write({
+        "format": CHECKPOINT_FORMAT, "config": model.config.to_dict(),
+        "vocab": model.vocab.to_dict(), "state_dict": state, "head_only": head_only,
+        "train": train, "metrics": metrics or {},
+        "familiarity": model.familiarity.to_dict() if model.familiarity else None,
+    }, path)
 
 
 def load_model(path: Path, device: torch.device | str | None = None, *,
@@ -196,15 +168,13 @@ def load_model(path: Path, device: torch.device | str | None = None, *,
 
     `weights_dir` is the models folder holding the ImageNet backbones (head-only
     checkpoints read the backbone from there)."""
-    checkpoint = read_checkpoint(Path(path))
+    checkpoint = checkpoints.read(path, "caption", CHECKPOINT_FORMAT)
     config = CaptionConfig.from_dict(checkpoint["config"])
     head_only = bool(checkpoint.get("head_only"))
     model = build_model(config, Vocab.from_dict(checkpoint["vocab"]),
                         "imagenet" if head_only else None, weights_dir=weights_dir)
     model.load_state_dict(checkpoint["state_dict"], strict=not head_only)
-    model.version = checkpoint_version(Path(path))
-    model.familiarity = familiarity.read(checkpoint)
-    device = device or default_device()
-    if model.familiarity is not None:
-        model.familiarity.to(device)
+    model.version = checkpoints.version(path)
+    device = device or checkpoints.default_device()
+    model.familiarity = familiarity.read(checkpoint, device)
     return model.to(device).eval()

@@ -18,8 +18,9 @@ import torch
 from torch import nn
 
 from models.caption.decoding import Decoded, decode
-from models.caption.model import default_device, load_model
+from models.caption.model import load_model
 from models.caption.tagging import tags_of
+from models.checkpoints import default_device
 from models.familiarity import pooled
 from models.images import DataError, open_rgb
 from models.transforms import eval_transform

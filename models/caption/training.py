@@ -27,13 +27,13 @@ from rich.progress import Progress
 from torch import nn
 from torch.utils.data import DataLoader
 
-from models import familiarity
+from models import checkpoints, familiarity
 from models.backbones import Weights
 from models.caption.config import CaptionConfig, TrainConfig
 from models.caption.data import CaptionedImage, CaptionPairs, collate, load_captions, open_rgb, split_images
 from models.caption.decoding import decode
 from models.caption.evaluation import bleu_scores
-from models.caption.model import CaptionNet, Encoded, build_model, default_device, save_model
+from models.caption.model import CaptionNet, Encoded, build_model, save_model
 from models.caption.tagging import fit_tagger, targets
 from models.caption.vocab import Vocab
 from models.familiarity import FamiliarityConfig, pooled
@@ -213,7 +213,7 @@ def main(args: TrainArgs, console: Console | None = None) -> dict[str, Any]:
     train, config, out = args.train, args.model, Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(train.seed)
-    device = torch.device(args.device) if args.device else default_device()
+    device = torch.device(args.device) if args.device else checkpoints.default_device()
     split = split_images(load_captions(args.data, args.images), train.val_fraction,
                          train.test_fraction, train.split_by, train.seed)
     _write_split(split, out / "split.json")

@@ -21,8 +21,8 @@ from typing import Any
 
 from rich.console import Console
 
+from models import checkpoints
 from models.mood.config import MoodConfig, TrainConfig
-from models.mood.model import checkpoint_version
 from models.mood.training import TrainArgs, main
 from models.scenes import moods_csv, synthesize
 
@@ -54,7 +54,7 @@ def build_demo(
         summary = main(args, console)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(summary["checkpoint"], target)
-    summary.update(checkpoint=str(target), model_version=checkpoint_version(target),
+    summary.update(checkpoint=str(target), model_version=checkpoints.version(target),
                    data="synthetic cartoon nursery scenes (models/scenes.py), not real data",
                    images=images, seed=seed, seconds=round(time.perf_counter() - started, 1))
     summary.pop("skipped", None)

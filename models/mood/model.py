@@ -4,23 +4,22 @@ A checkpoint is a plain dict (loadable with `weights_only=True`): the MoodConfig
 dict, the state dict, the familiarity statistics of its training frames
 (models/familiarity.py), and optionally the TrainConfig and metrics. A head-only
 checkpoint keeps just the head and rebuilds the untouched ImageNet backbone from the
-models folder, which is how the demo model ships.
+models folder, which is how the demo model ships. Writing, reading and naming the file
+are models/checkpoints.py's, the same for every family.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from models import familiarity
+from models import checkpoints, familiarity
 from models.backbones import Backbone, Weights, load_backbone
 from models.familiarity import Familiarity
 from models.mood.config import MoodConfig, TrainConfig
-from models.registry import version_of
 
 CHECKPOINT_FORMAT = "cradle.mood/1"
 
@@ -84,10 +83,6 @@ def build_model(
     return MoodNet(config, load_backbone(config.backbone, weights, weights_dir=weights_dir))
 
 
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def save_model(
     model: MoodNet,
     path: Path,
@@ -100,7 +95,7 @@ def save_model(
     state = model.state_dict()
     if head_only:
         state = {k: v for k, v in state.items() if k.startswith("head.")}
-    checkpoint = {
+    return checkpoints.write({
         "format": CHECKPOINT_FORMAT,
         "config": model.config.to_dict(),
         "train": train.to_dict() if train else None,
@@ -108,31 +103,7 @@ def save_model(
         "head_only": head_only,
         "state_dict": {k: v.detach().cpu() for k, v in state.items()},
         "familiarity": model.familiarity.to_dict() if model.familiarity else None,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(checkpoint, tmp)
-    tmp.replace(path)  # a reader never sees half a checkpoint
-    return path
-
-
-def read_checkpoint(path: Path) -> dict[str, Any]:
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"no mood checkpoint at {path}: train one with `cradle mood "
-                                "train` or build the demo with `cradle mood demo`")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a Cradle mood checkpoint ({CHECKPOINT_FORMAT})")
-    return checkpoint
-
-
-def checkpoint_version(path: Path) -> str:
-    """A model version that changes whenever the checkpoint's bytes do: a registry
-    version's name, else the file's stem and the start of its hash."""
-    registered = version_of(Path(path))
-    if registered:
-        return registered
-    return f"{path.stem}-{hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]}"
+    }, path)
 
 
 def load_model(
@@ -142,15 +113,12 @@ def load_model(
 
     `weights_dir` is the models folder holding ImageNet backbones; only head-only
     checkpoints need it."""
-    path = Path(path)
-    checkpoint = read_checkpoint(path)
+    checkpoint = checkpoints.read(path, "mood", CHECKPOINT_FORMAT)
     config = MoodConfig.from_dict(checkpoint["config"])
     head_only = bool(checkpoint.get("head_only"))
     model = build_model(config, "imagenet" if head_only else None, weights_dir=weights_dir)
     model.load_state_dict(checkpoint["state_dict"], strict=not head_only)
-    model.version = checkpoint_version(path)
-    model.familiarity = familiarity.read(checkpoint)
-    device = device or default_device()
-    if model.familiarity is not None:
-        model.familiarity.to(device)
+    model.version = checkpoints.version(path)
+    device = device or checkpoints.default_device()
+    model.familiarity = familiarity.read(checkpoint, device)
     return model.to(device).eval()

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import torch
 
+from models.checkpoints import default_device
 from models.images import DataError, open_rgb
 from models.mood.loops import Precision
-from models.mood.model import default_device, load_model
+from models.mood.model import load_model
 from models.transforms import eval_transform
 
 

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from models import familiarity
+from models import checkpoints, familiarity
 from models.backbones import Weights
 from models.familiarity import Familiarity, FamiliarityConfig
 from models.mood.config import MoodConfig, TrainConfig
@@ -40,7 +40,7 @@ from models.mood.data import (
 )
 from models.mood.evaluation import evaluate_model, write_report
 from models.mood.loops import Precision, evaluate, extract_features, train_one_epoch
-from models.mood.model import MoodNet, build_model, checkpoint_version, default_device, save_model
+from models.mood.model import MoodNet, build_model, save_model
 from models.mood.plots import history_plot
 from models.mood.stages import make_optimizer, make_scheduler, set_stage
 from models.transforms import eval_transform, train_transform
@@ -109,7 +109,7 @@ def fit(
 
     Resumes from `out_dir/last.pt` when it exists and `resume` is set; ends with the
     best weights (lowest validation loss) loaded into `model`."""
-    device = device or default_device()
+    device = device or checkpoints.default_device()
     precision = Precision.for_device(device, config.amp, config.channels_last)
     model.to(device)
     if precision.channels_last:
@@ -227,10 +227,7 @@ def _save_state(run: _Run, stage: int, next_epoch: int, bad_epochs: int,
         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
         "scaler": scaler.state_dict(),
     }
-    path = run.out_dir / "last.pt"
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)  # an interruption never leaves half a file
+    checkpoints.write(state, run.out_dir / "last.pt")  # an interruption never leaves half a file
 
 
 def _load_state(path: Path, model: MoodNet, config: TrainConfig) -> dict[str, Any] | None:
@@ -288,7 +285,7 @@ def main(args: TrainArgs, console: Console | None = None) -> dict[str, Any]:
             console.print(f"{name:>5}: " + ", ".join(f"{k} {v}" for k, v in per_class.items()))
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_split(split, args.out_dir / "split.json")
-    device = torch.device(args.device) if args.device else default_device()
+    device = torch.device(args.device) if args.device else checkpoints.default_device()
     model = build_model(args.model, args.weights, weights_dir=args.weights_dir)
     history = fit(model, split.train, split.val, args.train, args.out_dir, device=device,
                   console=console, resume=args.resume)
@@ -307,5 +304,5 @@ def main(args: TrainArgs, console: Console | None = None) -> dict[str, Any]:
     final = save_model(model, args.out_dir / "mood.pt", train=args.train, metrics=summary,
                        head_only=head_only)
     summary["checkpoint"] = str(final)
-    summary["model_version"] = checkpoint_version(final)
+    summary["model_version"] = checkpoints.version(final)
     return summary

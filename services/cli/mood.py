@@ -136,10 +136,11 @@ def lr_find(
     """Sweep the learning rate and suggest one (saves the loss-vs-LR plot)."""
     import torch
 
+    from models.checkpoints import default_device
     from models.mood.data import check_images, load_samples
     from models.mood.loops import Precision
     from models.mood.lr_finder import find_lr
-    from models.mood.model import build_model, default_device
+    from models.mood.model import build_model
     from models.mood.stages import make_optimizer, set_stage
     from models.mood.training import loss_function, make_loader
 
@@ -212,10 +213,11 @@ def audit(
     top: int = 15,
 ) -> None:
     """Rank photos by how strongly out-of-fold predictions disagree with their label."""
+    from models.checkpoints import default_device
     from models.mood.audit import audit as rank
     from models.mood.audit import write_audit
     from models.mood.data import check_images, load_samples
-    from models.mood.model import build_model, default_device, load_model
+    from models.mood.model import build_model, load_model
 
     models_dir = settings_or_exit().models_dir
     with _explained():
