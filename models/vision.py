@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from models.batches import in_batches
 from models.caption.demo import demo_path as caption_demo_path
 from models.caption.safety import Hazard, RuleSet
 from models.caption.serve import Caption, Captioner, CaptionFailure
@@ -75,29 +76,23 @@ class SceneAnalyser:
             moods = self.mood.predict_paths(paths)
             captions = self.captioner.describe_paths(paths)
             return [FrameAnalysis(*row) for row in zip(paths, moods, captions, strict=True)]
-        analyses: list[FrameAnalysis] = []
-        for first in range(0, len(paths), self.mood.max_batch):
-            analyses += self._shared_pass(paths[first:first + self.mood.max_batch])
-        return analyses
+        return in_batches(paths, self.mood.max_batch, self.mood.transform, self._shared_pass,
+                          _undecodable)
 
     @torch.inference_mode()
-    def _shared_pass(self, paths: list[Path]) -> list[FrameAnalysis]:
+    def _shared_pass(self, images: torch.Tensor, paths: list[Path]) -> list[FrameAnalysis]:
         assert self.captioner is not None
-        images, rows, failures = self.mood.load(paths)
-        done: dict[int, FrameAnalysis] = {
-            row: FrameAnalysis(paths[row], failure, CaptionFailure(paths[row], failure.error))
-            for row, failure in failures.items()
-        }
-        if images is not None:
-            decoded = [paths[row] for row in rows]
-            self.mood.model.eval()
-            with self.mood.precision.autocast():
-                feature_map = self.mood.model.backbone(images)  # (N,3,S,S) -> (N,C,h,w), once
-            moods = self.mood.results(pooled(feature_map), decoded)  # (N,C) -> moods
-            captions = self.captioner.describe_features(feature_map.float(), decoded)
-            for row, mood, caption in zip(rows, moods, captions, strict=True):
-                done[row] = FrameAnalysis(paths[row], mood, caption)
-        return [done[row] for row in range(len(paths))]
+        self.mood.model.eval()
+        with self.mood.precision.autocast():
+            # (N,3,S,S) -> (N,C,h,w), once for both models
+            feature_map = self.mood.model.backbone(self.mood.precision.inputs(images))
+        moods = self.mood.results(pooled(feature_map), paths)  # (N,C) -> moods
+        captions = self.captioner.describe_features(feature_map.float(), paths)
+        return [FrameAnalysis(*row) for row in zip(paths, moods, captions, strict=True)]
+
+
+def _undecodable(path: Path, error: str) -> FrameAnalysis:
+    return FrameAnalysis(path, MoodFailure(path, error), CaptionFailure(path, error))
 
 
 def resolve_device(setting: str) -> str:

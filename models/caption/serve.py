@@ -17,12 +17,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from models.batches import in_batches
 from models.caption.decoding import Decoded, decode
 from models.caption.model import load_model
 from models.caption.tagging import tags_of
 from models.checkpoints import default_device
 from models.familiarity import pooled
-from models.images import DataError, open_rgb
 from models.transforms import eval_transform
 
 
@@ -95,20 +95,6 @@ class Captioner:
         return self.describe_features(feature_map, paths)
 
     def describe_paths(self, paths: Sequence[Path | str]) -> list[Caption | CaptionFailure]:
-        """One result per path, in order; an undecodable frame gets a CaptionFailure."""
-        results: list[Caption | CaptionFailure] = []
-        for first in range(0, len(paths), self.max_batch):
-            chunk = [Path(p) for p in paths[first:first + self.max_batch]]
-            done: dict[int, Caption | CaptionFailure] = {}
-            tensors, rows = [], []
-            for row, path in enumerate(chunk):
-                try:
-                    tensors.append(self.transform(open_rgb(path)))  # (3,S,S)
-                    rows.append(row)
-                except DataError as exc:
-                    done[row] = CaptionFailure(path, str(exc))
-            if tensors:
-                captions = self.describe_images(torch.stack(tensors), [chunk[r] for r in rows])
-                done.update(zip(rows, captions, strict=True))
-            results += [done[row] for row in range(len(chunk))]
-        return results
+        """One result per path, in order; an undecodable frame gets a CaptionFailure
+        (models/batches.py)."""
+        return in_batches(paths, self.max_batch, self.transform, self.describe_images, CaptionFailure)

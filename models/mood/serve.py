@@ -2,7 +2,8 @@
 
 The vision worker calls `MoodPredictor.predict_paths` with the frames that arrived
 together; decodable frames go through the network in one forward pass, and a frame that
-cannot be decoded gets a `MoodFailure` saying why instead of failing the whole batch.
+cannot be decoded gets a `MoodFailure` saying why instead of failing the whole batch
+(models/batches.py).
 Each mood carries the frame's novelty against the photos the model was trained on,
 scored on the same pooled features as the mood (models/familiarity.py).
 """
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import torch
 
+from models.batches import in_batches
 from models.checkpoints import default_device
-from models.images import DataError, open_rgb
 from models.mood.loops import Precision
 from models.mood.model import load_model
 from models.transforms import eval_transform
@@ -58,23 +59,15 @@ class MoodPredictor:
 
     def predict_paths(self, paths: Sequence[Path | str]) -> list[MoodResult | MoodFailure]:
         """One result per path, in order; batches of up to `max_batch` frames per pass."""
-        results: list[MoodResult | MoodFailure] = []
-        for first in range(0, len(paths), self.max_batch):
-            results += self._batch([Path(p) for p in paths[first:first + self.max_batch]])
-        return results
+        return in_batches(paths, self.max_batch, self.transform, self.predict_images, MoodFailure)
 
-    def load(self, paths: list[Path]) -> tuple[torch.Tensor | None, list[int], dict[int, MoodFailure]]:
-        """Decode and transform frames: (images (N,3,S,S) on the device, the rows they
-        came from, a failure for each row that could not be decoded)."""
-        tensors, rows, failures = [], [], {}
-        for row, path in enumerate(paths):
-            try:
-                tensors.append(self.transform(open_rgb(path)))  # (3,S,S)
-                rows.append(row)
-            except DataError as exc:
-                failures[row] = MoodFailure(path, str(exc))
-        images = self.precision.inputs(torch.stack(tensors)) if tensors else None  # (N,3,S,S)
-        return images, rows, failures
+    @torch.inference_mode()
+    def predict_images(self, images: torch.Tensor, paths: list[Path]) -> list[MoodResult]:
+        """Normalised images (N,3,S,S) from `self.transform` -> one MoodResult per frame."""
+        self.model.eval()
+        with self.precision.autocast():
+            features = self.model.embed(self.precision.inputs(images))  # (N,3,S,S) -> (N,C)
+        return self.results(features.float(), paths)
 
     def results(self, features: torch.Tensor, paths: list[Path]) -> list[MoodResult]:
         """Pooled backbone features (N,C) -> one MoodResult per path: the mood and how
@@ -91,14 +84,3 @@ class MoodPredictor:
                                       dict(zip(self.classes, p, strict=True)), self.version, n,
                                       known is not None and n is not None and known.familiar(n)))
         return results
-
-    @torch.inference_mode()
-    def _batch(self, paths: list[Path]) -> list[MoodResult | MoodFailure]:
-        images, rows, failures = self.load(paths)
-        done: dict[int, MoodResult | MoodFailure] = dict(failures)
-        if images is not None:
-            self.model.eval()
-            with self.precision.autocast():
-                features = self.model.embed(images)  # (N,3,S,S) -> (N,C)
-            done.update(zip(rows, self.results(features.float(), [paths[r] for r in rows]), strict=True))
-        return [done[row] for row in range(len(paths))]

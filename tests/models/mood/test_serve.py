@@ -6,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+from models.batches import decode
 from models.mood.model import MoodNet, save_model
 from models.mood.serve import MoodFailure, MoodPredictor, MoodResult
 
@@ -73,8 +74,9 @@ def test_each_mood_says_how_familiar_its_frame_is(random_model: MoodNet, tmp_pat
 
     frames = [p for p in _frames(tmp_path) if p.name.startswith("frame")]
     probe = MoodPredictor(save_model(random_model, tmp_path / "plain.pt"), "cpu")
-    images, _rows, _failures = probe.load([frames[0]] * 4)
+    images, _rows, _errors = decode([frames[0]] * 4, probe.transform)
     assert images is not None
+    images = probe.precision.inputs(images)  # as the predictor's own pass sees them
     with torch.inference_mode():
         seen = random_model.eval().embed(images + 0.01 * torch.randn_like(images))  # (4,C)
     random_model.familiarity = fit(seen, seen[:2], FamiliarityConfig(k=2, percentile=100))
