@@ -95,7 +95,7 @@ demo_model() {  # demo_model NAME "SOURCE GLOBS" -- cradle arguments...
   mkdir -p "$MODELS_DIR/$name"
   cp "$cached"/demo.* "$MODELS_DIR/$name/"
 }
-SHARED="models/scenes.py models/familiarity.py models/backbones.py models/transforms.py models/images.py models/checkpoints.py"
+SHARED="models/scenes.py models/familiarity.py models/backbones.py models/transforms.py models/images.py models/checkpoints.py models/demos.py"
 demo_model mood "models/mood/*.py $SHARED" -- mood demo
 demo_model caption "models/caption/*.py $SHARED" -- caption demo
 

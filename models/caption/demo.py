@@ -5,26 +5,24 @@ backbone stays frozen ImageNet MobileNetV2 at 160 px, the same as the demo mood 
 so the vision worker shares one backbone pass between them; only the projection and the
 LSTM are trained (on feature maps computed once), which takes a few minutes on two CPU
 cores, and the checkpoint is head-only (about 2.6 MB). It knows cartoons, not nurseries.
+The steps every demo model shares (the scenes, the scratch run, the files kept) are
+models/demos.py's.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import shutil
-import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from models import checkpoints
+from models import demos
 from models.caption.config import CaptionConfig, TrainConfig
 from models.caption.safety import DEFAULT_RULES, RuleSet, load_rules
 from models.caption.training import TrainArgs, main
-from models.scenes import synthesize
 
 DEMO_CONFIG = CaptionConfig(image_size=160)
 DEMO_TRAINING = TrainConfig(epochs=20, patience=5)
@@ -33,7 +31,7 @@ HAZARD_SCENES = {"crawling": "near_stairs", "standing": "at_window", "climbing":
 
 
 def demo_path(models_dir: Path) -> Path:
-    return models_dir / "caption" / "demo.pt"
+    return demos.demo_path(models_dir, "caption")
 
 
 def scenes_by_image(captions_csv: Path) -> dict[str, str]:
@@ -66,13 +64,8 @@ def hazard_accuracy(captions: Sequence[str], scenes: Sequence[str], rules: RuleS
 def build_demo(models_dir: Path, *, images: int = 1400, sessions: int = 40, seed: int = 0,
                console: Console | None = None) -> dict[str, Any]:
     """Synthesise scenes, train, write caption/demo.pt, demo.vocab.json and demo.json."""
-    started = time.perf_counter()
-    target = demo_path(models_dir)
-    with tempfile.TemporaryDirectory(prefix="cradle-caption-demo-") as scratch:
-        work = Path(scratch)
-        captions_csv = synthesize(work / "scenes", images=images, sessions=sessions,
-                                  size=DEMO_CONFIG.image_size + 16, seed=seed)
-        run = work / "run"
+
+    def train(captions_csv: Path, run: Path) -> tuple[dict[str, Any], dict[str, Path]]:
         args = TrainArgs(data=captions_csv, out_dir=run, model=DEMO_CONFIG, train=DEMO_TRAINING,
                          weights_dir=models_dir, resume=False, device="cpu")
         summary = main(args, console)
@@ -80,13 +73,9 @@ def build_demo(models_dir: Path, *, images: int = 1400, sessions: int = 40, seed
         test = json.loads((run / "test_captions.json").read_text())
         summary.update(hazard_accuracy([t["caption"] for t in test], [scene_of[t["image"]] for t in test],
                                        load_rules(DEFAULT_RULES), [t["confidence"] for t in test]))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(run / "best.pt", target)
-        shutil.copyfile(run / "vocab.json", target.with_suffix(".vocab.json"))
-        shutil.copyfile(run / "history.png", target.with_suffix(".history.png"))
-    summary.update(checkpoint=str(target), model_version=checkpoints.version(target),
-                   test_images=summary["images"],
-                   data="synthetic cartoon nursery scenes (models/scenes.py), not real data",
-                   images=images, seed=seed, seconds=round(time.perf_counter() - started, 1))
-    target.with_suffix(".json").write_text(json.dumps(summary, indent=1))
-    return summary
+        summary["test_images"] = summary["images"]  # `images` becomes the scenes drawn
+        return summary, {".pt": run / "best.pt", ".vocab.json": run / "vocab.json",
+                         ".history.png": run / "history.png"}
+
+    return demos.build("caption", models_dir, train, images=images, sessions=sessions, seed=seed,
+                       size=DEMO_CONFIG.image_size + 16)

@@ -7,24 +7,21 @@ features of the frozen ImageNet MobileNetV2 at 160 px, computed once, as the cap
 sees them, so the vision worker runs one backbone pass for both), so it builds in about
 a minute on two CPU cores and its checkpoint is head-only: the head and the familiarity
 statistics, with the backbone read from the models folder. It knows cartoons, not
-babies: a family should train on its own photos (`cradle mood train`).
+babies: a family should train on its own photos (`cradle mood train`). The steps every
+demo model shares (the scenes, the scratch run, the files kept) are models/demos.py's.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from models import checkpoints
+from models import demos
 from models.mood.config import MoodConfig, TrainConfig
 from models.mood.training import TrainArgs, main
-from models.scenes import moods_csv, synthesize
+from models.scenes import moods_csv
 
 DEMO_CONFIG = MoodConfig(image_size=160)
 DEMO_TRAINING = TrainConfig(
@@ -34,7 +31,7 @@ DEMO_TRAINING = TrainConfig(
 
 
 def demo_path(models_dir: Path) -> Path:
-    return models_dir / "mood" / "demo.pt"
+    return demos.demo_path(models_dir, "mood")
 
 
 def build_demo(
@@ -42,21 +39,14 @@ def build_demo(
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Synthesise scenes, train the head, write `mood/demo.pt` and `mood/demo.json`."""
-    started = time.perf_counter()
-    target = demo_path(models_dir)
-    with tempfile.TemporaryDirectory(prefix="cradle-mood-demo-") as scratch:
-        work = Path(scratch)
-        captions = synthesize(work / "scenes", images=images, sessions=sessions,
-                              size=DEMO_CONFIG.image_size + 16, seed=seed)
-        args = TrainArgs(data=moods_csv(captions), out_dir=work / "run", model=DEMO_CONFIG,
+
+    def train(captions_csv: Path, run: Path) -> tuple[dict[str, Any], dict[str, Path]]:
+        args = TrainArgs(data=moods_csv(captions_csv), out_dir=run, model=DEMO_CONFIG,
                          train=DEMO_TRAINING, weights_dir=models_dir, resume=False,
                          device="cpu", test_fraction=0.2, val_fraction=0.2)
         summary = main(args, console)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(summary["checkpoint"], target)
-    summary.update(checkpoint=str(target), model_version=checkpoints.version(target),
-                   data="synthetic cartoon nursery scenes (models/scenes.py), not real data",
-                   images=images, seed=seed, seconds=round(time.perf_counter() - started, 1))
-    summary.pop("skipped", None)
-    target.with_suffix(".json").write_text(json.dumps(summary, indent=1))
-    return summary
+        summary.pop("skipped", None)
+        return summary, {".pt": Path(summary["checkpoint"])}
+
+    return demos.build("mood", models_dir, train, images=images, sessions=sessions, seed=seed,
+                       size=DEMO_CONFIG.image_size + 16)
