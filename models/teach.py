@@ -39,7 +39,8 @@ from models.caption.safety import RuleSet
 from models.caption.serve import Caption, Captioner
 from models.caption.training import TrainArgs as CaptionArgs
 from models.caption.training import main as train_captioner
-from models.mood.config import MOODS, MoodConfig
+from models.mood import MOODS
+from models.mood.config import MoodConfig
 from models.mood.config import TrainConfig as MoodTraining
 from models.mood.serve import MoodPredictor, MoodResult
 from models.mood.training import TrainArgs as MoodArgs

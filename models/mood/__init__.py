@@ -13,4 +13,9 @@
     synth       synthetic cartoon faces for tests and the demo (not real data)
     demo        the demo checkpoint
     serve       MoodPredictor, used by the vision worker
+
+MOODS lives here, where importing it loads no torch, so the events and the apps that
+name moods (services/bus/events.py) take them from the models that tell them apart.
 """
+
+MOODS = ("feed", "happy", "upset", "sleep")  # the classes a mood model tells apart, by default

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from models.mood import MOODS
 from models.transforms import Augment
-
-MOODS = ("feed", "happy", "upset", "sleep")
 
 
 @dataclass(frozen=True)

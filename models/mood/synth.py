@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from models.mood.config import MOODS
+from models.mood import MOODS
 
 SKIN = [(255, 224, 196), (241, 194, 157), (224, 172, 125), (198, 134, 92), (161, 102, 63),
         (120, 74, 45), (92, 56, 36)]

@@ -23,7 +23,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-MOODS = ("feed", "happy", "upset", "sleep")
+from models.mood import MOODS as MOODS  # the models own the mood words; re-exported for the apps
 
 
 def new_id() -> str:

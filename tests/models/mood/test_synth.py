@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from models.mood.config import MOODS
+from models.mood import MOODS
 from models.mood.data import read_manifest, scan_folder
 from models.mood.synth import synthesize
 
