@@ -232,9 +232,6 @@ class MoodDataset(Dataset[tuple[torch.Tensor, int]]):
         sample = self.samples[i]
         return self.transform(open_rgb(sample.path)), self.index[sample.label]
 
-    def with_transform(self, transform: Callable[[Image.Image], torch.Tensor]) -> MoodDataset:
-        return MoodDataset(self.samples, list(self.index), transform)
-
 
 def _taken_at(path: Path) -> datetime:
     """EXIF DateTimeOriginal (or DateTime) when the file has one, else its mtime."""
