@@ -286,6 +286,7 @@ def main(args: TrainArgs, console: Console | None = None) -> dict[str, Any]:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_split(split, args.out_dir / "split.json")
     device = torch.device(args.device) if args.device else checkpoints.default_device()
+    torch.manual_seed(args.train.seed)  # the head's first weights: one run is the next run
     model = build_model(args.model, args.weights, weights_dir=args.weights_dir)
     history = fit(model, split.train, split.val, args.train, args.out_dir, device=device,
                   console=console, resume=args.resume)
