@@ -31,7 +31,7 @@ from services.auth import Role, UserStore
 from services.bus.events import FrameCaptured
 from services.redis_runtime import EmbeddedRedis, connect, free_port
 from services.settings import load_settings
-from workers.celery_app import create_celery
+from services.tasks import ANALYSE_FRAMES, create_celery
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "var" / "models"
@@ -104,7 +104,7 @@ def main() -> None:
                             frame_id=frame_id, camera="cot", child=child, path=f"cot/{frame_id}.jpg",
                             captured_at=datetime.now(UTC),
                         ).model_dump(mode="json"))
-                        celery.send_task("workers.vision.analyse_frames", args=[batch[index:]])
+                        celery.send_task(ANALYSE_FRAMES, args=[batch[index:]])
                     deadline = time.monotonic() + 60
                     while child not in arrivals and time.monotonic() < deadline:
                         time.sleep(0.005)

@@ -31,7 +31,7 @@ from services.camera.ingest import Ingest
 from services.redis_runtime import EmbeddedRedis, connect
 from services.settings import Settings, load_settings
 from services.settings.sections import CameraSource
-from workers.celery_app import create_celery
+from services.tasks import create_celery
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIP_FPS = 10

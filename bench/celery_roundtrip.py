@@ -19,7 +19,7 @@ from typing import Any
 from bench.common import summary_ms, write
 from services.redis_runtime import EmbeddedRedis
 from services.settings import load_settings
-from workers.celery_app import create_celery
+from services.tasks import PING, create_celery
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,17 +41,17 @@ def measure(url: str, concurrency: int, data: Path) -> dict[str, Any]:
     celery = create_celery(load_settings(redis={"url": url}), include=False)
     worker = start_worker(url, concurrency, data)
     try:
-        celery.send_task("workers.health.ping").get(timeout=120)  # warm: the pool is up
+        celery.send_task(PING).get(timeout=120)  # warm: the pool is up
         for _ in range(20):
-            celery.send_task("workers.health.ping").get(timeout=30)
+            celery.send_task(PING).get(timeout=30)
         round_trips = []
         for _ in range(500):
             started = time.perf_counter()
-            celery.send_task("workers.health.ping").get(timeout=30)
+            celery.send_task(PING).get(timeout=30)
             round_trips.append(time.perf_counter() - started)
         burst = 2_000
         started = time.perf_counter()
-        results = [celery.send_task("workers.health.ping") for _ in range(burst)]
+        results = [celery.send_task(PING) for _ in range(burst)]
         for result in results:
             result.get(timeout=120)
         elapsed = time.perf_counter() - started

@@ -28,7 +28,7 @@ from models.speech import Speaker, make_engine
 from services.auth import Role, UserStore
 from services.redis_runtime import EmbeddedRedis, connect, free_port
 from services.settings import load_settings
-from workers.celery_app import create_celery
+from services.tasks import SPEAK, create_celery
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "var" / "models"
@@ -76,7 +76,7 @@ def run_model(model: str, question: bytes, folder: Path) -> dict[str, Any]:
                     answer.raise_for_status()
                     spoken = time.perf_counter()
                     reply = f"Here is reply number {index} about a calm game for Mia."
-                    celery.send_task("workers.speech.speak", args=[reply]).get(timeout=120)
+                    celery.send_task(SPEAK, args=[reply]).get(timeout=120)
                     tts = (time.perf_counter() - spoken) * 1000
                     total = (time.perf_counter() - started) * 1000
                     if index >= 2:

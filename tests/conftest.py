@@ -19,7 +19,7 @@ from celery import Celery
 
 from services.redis_runtime import EmbeddedRedis, connect
 from services.settings import Settings, load_settings
-from workers.celery_app import create_celery
+from services.tasks import create_celery
 
 ROOT = Path(__file__).resolve().parent.parent
 # The project's test command (scripts/pytest.sh, which `make test` and CI run) sets this: it

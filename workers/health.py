@@ -6,11 +6,12 @@ import os
 import socket
 from datetime import UTC, datetime
 
+from services import tasks
 from workers.base import CradleTask
 from workers.celery_app import app
 
 
-@app.task(name="workers.health.ping", base=CradleTask, bind=True)
+@app.task(name=tasks.PING, base=CradleTask, bind=True)
 def ping(self: CradleTask) -> dict[str, object]:
     return {
         "pong": True,

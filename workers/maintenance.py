@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from services import tasks
 from services.backup.schedule import run_scheduled
 from services.redis_runtime import connect
 from workers.base import CradleTask
@@ -17,7 +18,7 @@ from workers.celery_app import app
 log = logging.getLogger(__name__)
 
 
-@app.task(name="workers.maintenance.backup", base=CradleTask, bind=True)
+@app.task(name=tasks.BACKUP, base=CradleTask, bind=True)
 def backup(self: CradleTask) -> str | None:
     """A backup when one is due; returns the archive's path, or None."""
     settings = self.settings

@@ -24,6 +24,7 @@ from models.speech import (
     make_engine,
     transcribe_samples,
 )
+from services import tasks
 from services.bus.events import SpeechTranscribed
 from workers.base import ModelTask
 from workers.celery_app import app
@@ -60,7 +61,7 @@ class SpeechTask(ModelTask):
         return Speaker(engine, speech.tts_format, cache_dir=self.settings.replies_dir)
 
 
-@app.task(name="workers.speech.transcribe", base=SpeechTask, bind=True)
+@app.task(name=tasks.TRANSCRIBE, base=SpeechTask, bind=True)
 def transcribe_upload(self: SpeechTask, audio_id: str, user: str) -> dict[str, Any]:
     """{"ok": true, "transcript": {...}} or {"ok": false, "error": kind, "message": ...}."""
     if not AUDIO_ID.match(audio_id):
@@ -99,7 +100,7 @@ def transcribe_upload(self: SpeechTask, audio_id: str, user: str) -> dict[str, A
     return {"ok": True, "transcript": transcript.to_dict(), "timings_ms": timings}
 
 
-@app.task(name="workers.speech.speak", base=SpeechTask, bind=True)
+@app.task(name=tasks.SPEAK, base=SpeechTask, bind=True)
 def speak(self: SpeechTask, text: str) -> dict[str, str]:
     """Synthesise `text` (cached by text); returns the file name under data_dir/replies."""
     path = self.speaker.synthesize_file(text)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from services import tasks
 from services.redis_runtime import connect
 from services.teach import job
 from workers.base import CradleTask
@@ -21,7 +22,7 @@ from workers.celery_app import app
 log = logging.getLogger(__name__)
 
 
-@app.task(name="workers.training.retrain", base=CradleTask, bind=True)
+@app.task(name=tasks.RETRAIN, base=CradleTask, bind=True)
 def retrain(self: CradleTask, reason: str = "asked") -> dict[str, Any]:
     """One training run; `reason` says who or what asked for it."""
     settings = self.settings
@@ -33,7 +34,7 @@ def retrain(self: CradleTask, reason: str = "asked") -> dict[str, Any]:
         return {"state": "busy", "reason": reason}
 
 
-@app.task(name="workers.training.consider", base=CradleTask, bind=True)
+@app.task(name=tasks.CONSIDER_TRAINING, base=CradleTask, bind=True)
 def consider(self: CradleTask) -> str | None:
     """Queue a run when one is due; returns why, or None."""
     settings = self.settings

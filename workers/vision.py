@@ -30,6 +30,7 @@ from models.caption.safety import DEFAULT_RULES, Period, RuleSet, load_rules
 from models.caption.serve import Caption
 from models.mood.serve import MoodFailure
 from models.vision import FrameAnalysis, SceneAnalyser, hazards, load_analyser, served_checkpoints
+from services import tasks
 from services.bus.events import (
     CaptionObserved,
     Event,
@@ -170,7 +171,7 @@ def analyse(task: VisionTask, frames: list[FrameCaptured]) -> list[Event]:
     return events
 
 
-@app.task(name="workers.vision.analyse_frames", base=VisionTask, bind=True)
+@app.task(name=tasks.ANALYSE_FRAMES, base=VisionTask, bind=True)
 def analyse_frames(self: VisionTask, frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Publishes each frame's events (see the module docstring) and returns them."""
     events = analyse(self, parse_frames(frames))

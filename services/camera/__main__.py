@@ -13,7 +13,7 @@ from services.camera.demo import demo_camera
 from services.camera.ingest import Ingest
 from services.redis_runtime import connect
 from services.settings import SettingsError, get_settings
-from workers.celery_app import create_celery
+from services.tasks import create_celery
 
 log = logging.getLogger("services.camera")
 

@@ -21,9 +21,9 @@ from celery.result import AsyncResult
 
 from services.bus.events import FrameCaptured
 from services.camera.status import CameraStatus
+from services.tasks import ANALYSE_FRAMES, send
 
 log = logging.getLogger(__name__)
-VISION_TASK = "workers.vision.analyse_frames"
 REPORT_EVERY_S = 10.0
 
 
@@ -37,7 +37,7 @@ class Batch:
 class Dispatcher:
     def __init__(
         self, celery: Celery, client: redis.Redis, status: CameraStatus, *, max_in_flight: int,
-        expires_s: float, queue: str = "vision", task: str = VISION_TASK,
+        expires_s: float, queue: str = "vision", task: str = ANALYSE_FRAMES,
     ) -> None:
         self.celery, self.client, self.status = celery, client, status
         self.max_in_flight, self.expires_s, self.queue, self.task = max_in_flight, expires_s, queue, task
@@ -72,8 +72,8 @@ class Dispatcher:
             return None
         frames = list(self.waiting.values())
         self.waiting.clear()
-        result = self.celery.send_task(
-            self.task, args=[[frame.model_dump(mode="json") for frame in frames]],
+        result = send(
+            self.celery, self.task, args=[[frame.model_dump(mode="json") for frame in frames]],
             queue=self.queue, expires=self.expires_s,
         )
         batch = Batch(result, [frame.frame_id for frame in frames], now)

@@ -22,7 +22,7 @@ from kombu.exceptions import OperationalError
 
 from services.bus.events import CameraOffline, FrameCaptured, new_id
 from services.bus.streams import Publisher
-from services.camera.dispatch import VISION_TASK, Dispatcher
+from services.camera.dispatch import Dispatcher
 from services.camera.feed import Feed
 from services.camera.motion import MotionGate
 from services.camera.sources import Source, open_source
@@ -30,6 +30,7 @@ from services.camera.status import CameraStatus
 from services.camera.store import FrameStore
 from services.settings import Settings
 from services.settings.sections import CameraSource
+from services.tasks import ANALYSE_FRAMES
 
 log = logging.getLogger(__name__)
 POLL_S = 0.05
@@ -49,7 +50,7 @@ class Camera:
 class Ingest:
     def __init__(
         self, settings: Settings, client: redis.Redis, celery: Celery,
-        cameras: list[CameraSource], *, task: str = VISION_TASK,
+        cameras: list[CameraSource], *, task: str = ANALYSE_FRAMES,
     ) -> None:
         self.settings, self.client = settings, client
         s = settings.camera

@@ -130,7 +130,7 @@ def retrain(
     settings = settings_or_exit()
     state = read_state(settings)
     if state and not here:
-        from workers.celery_app import create_celery
+        from services.tasks import create_celery
 
         celery = create_celery(settings, state["redis_url"], include=False)
         try:

@@ -23,7 +23,7 @@ from services.cli.common import settings_or_exit
 from services.redis_runtime import RedisUnavailable, connect, reachable
 from services.settings import Settings
 from services.stack import Stack, pid_alive, read_state
-from workers.celery_app import QUEUES, create_celery
+from services.tasks import QUEUES, create_celery
 
 console = Console()
 

@@ -39,7 +39,7 @@ from services.gateway.validation import refuse_unencodable, validation_failed
 from services.gateway.web import mount as mount_web_app
 from services.redis_runtime import connect
 from services.settings import Settings, get_settings
-from workers.celery_app import create_celery
+from services.tasks import create_celery
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -48,6 +48,7 @@ from models.teach import (
     train_mood,
 )
 from models.vision import resolve_device, served_checkpoints
+from services import tasks
 from services.bus.events import ModelPromoted
 from services.bus.streams import Publisher
 from services.labels import Label, LabelStore
@@ -58,7 +59,6 @@ PREFIX = "cradle:training"
 LOCK, PROGRESS, LAST, CHANGES_AT = (f"{PREFIX}:lock", f"{PREFIX}:progress", f"{PREFIX}:last",
                                     f"{PREFIX}:changes")
 LOCK_TTL_S = 90  # a run that died stops blocking others this long after its last heartbeat
-TASK = "workers.training.retrain"
 
 
 class Busy(RuntimeError):
@@ -270,6 +270,6 @@ def due(settings: Settings, client: redis.Redis, now: datetime | None = None) ->
 def request(celery: Celery, settings: Settings, reason: str) -> str:
     """Queue a run on the training queue; returns the task id."""
     limit = settings.teach.time_limit_s
-    result = celery.send_task(TASK, kwargs={"reason": reason}, queue="training",
-                              time_limit=limit, soft_time_limit=limit - 30)
+    result = tasks.send(celery, tasks.RETRAIN, kwargs={"reason": reason}, queue="training",
+                        time_limit=limit, soft_time_limit=limit - 30)
     return str(result.id)

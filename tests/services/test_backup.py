@@ -40,8 +40,8 @@ from services.labels import LabelStore
 from services.redis_runtime import EmbeddedRedis, connect
 from services.settings import Settings, get_settings, load_settings
 from services.stack import state_file
+from services.tasks import celery_config
 from services.timeline.store import Timeline
-from workers.celery_app import celery_config
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ROOT_PEM = "-----BEGIN CERTIFICATE-----\nthe family's root\n-----END CERTIFICATE-----\n"

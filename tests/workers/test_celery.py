@@ -11,8 +11,8 @@ import redis
 from celery import Celery
 
 from services.settings import Settings
+from services.tasks import create_celery
 from tests.conftest import wait_for
-from workers.celery_app import create_celery
 
 
 def test_ping_goes_through_a_real_worker(sender: Celery, celery_worker: subprocess.Popen[bytes]) -> None:

@@ -23,8 +23,8 @@ from chatbot.games.model import Energy, Game, GameError, Place, Skill
 from chatbot.games.ranking import Filters
 from chatbot.games.store import GameStore
 from services.gateway.deps import CurrentUser, State
-from services.gateway.routes.voice import wait_for_task
 from services.gateway.state import GatewayState
+from services.tasks import SPEAK, wait_for_task
 
 router = APIRouter(prefix="/api/games", tags=["games"])
 log = logging.getLogger("cradle.games")
@@ -170,7 +170,8 @@ def _read_aloud(game: Game) -> str:
 async def speech(game_id: str, _user: CurrentUser, state: State, games: GamesDep) -> Speech:
     found = await _run(games, state, lambda store: store.get(game_id))
     try:
-        spoken = await run_in_threadpool(wait_for_task, state, "workers.speech.speak", [_read_aloud(found)])
+        spoken = await run_in_threadpool(wait_for_task, state.celery, SPEAK, [_read_aloud(found)],
+                                         state.settings.speech.timeout_s)
         return Speech(audio_url=f"/api/voice/replies/{spoken['file']}")
     except Exception as exc:
         log.exception("game %s could not be spoken", game_id)

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.bus import liveness
 from services.gateway.deps import State, current_user
-from workers.celery_app import QUEUES
+from services.tasks import QUEUES
 
 router = APIRouter(tags=["health"])
 

@@ -23,6 +23,7 @@ from services.gateway.chat import ChatUnavailable, reply
 from services.gateway.deps import CurrentUser, State
 from services.gateway.probe import NotAudio, ProbeUnavailable, TooLong, probe
 from services.gateway.state import GatewayState
+from services.tasks import SPEAK, TRANSCRIBE, wait_for_task
 
 router = APIRouter(prefix="/api", tags=["voice"])
 log = logging.getLogger("cradle.voice")
@@ -90,15 +91,6 @@ async def _check(state: GatewayState, audio_id: str) -> None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
 
 
-def wait_for_task(state: GatewayState, name: str, args: list[Any]) -> Any:
-    """Send a speech task and wait for its result (at most speech.timeout_s); blocking."""
-    result = state.celery.send_task(name, args=args)
-    try:
-        return result.get(timeout=state.settings.speech.timeout_s)
-    finally:
-        result.forget()
-
-
 async def _transcribe(
     state: GatewayState, audio: UploadFile, user: str, timings: dict[str, float]
 ) -> dict[str, Any]:
@@ -108,7 +100,8 @@ async def _transcribe(
         await _check(state, audio_id)
         timings["upload"] = round((time.perf_counter() - started) * 1000, 1)  # received, stored, probed
         started = time.perf_counter()
-        outcome = await run_in_threadpool(wait_for_task, state, "workers.speech.transcribe", [audio_id, user])
+        outcome = await run_in_threadpool(wait_for_task, state.celery, TRANSCRIBE, [audio_id, user],
+                                          state.settings.speech.timeout_s)
     except HTTPException:
         raise
     except Exception as exc:
@@ -163,7 +156,8 @@ async def voice(audio: Audio, user: CurrentUser, state: State) -> dict[str, Any]
     if reply_text:
         started = time.perf_counter()
         try:
-            spoken = await run_in_threadpool(wait_for_task, state, "workers.speech.speak", [reply_text])
+            spoken = await run_in_threadpool(wait_for_task, state.celery, SPEAK, [reply_text],
+                                             state.settings.speech.timeout_s)
             reply_audio_url = f"/api/voice/replies/{spoken['file']}"
         except Exception:
             log.exception("the reply could not be spoken; answering in words only")

@@ -9,6 +9,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from models.registry import Registry
+from services import tasks
 from services.settings import Settings
 from services.teach import job
 from tests.services.gateway.conftest import Auth
@@ -36,7 +37,7 @@ def test_train_now_queues_a_run_once(gateway: TestClient, anna: Auth, client: re
     answer = gateway.post("/api/teach/train", headers=anna)
     assert answer.status_code == 202 and answer.json()["state"] == "queued"
     queued = [json.loads(m) for m in client.lrange("training", 0, -1)]  # the training queue, in Redis
-    assert [m["headers"]["task"] for m in queued] == [job.TASK]
+    assert [m["headers"]["task"] for m in queued] == [tasks.RETRAIN]
     limit = settings.teach.time_limit_s
     assert queued[0]["headers"]["timelimit"] == [limit, limit - 30]
     client.set(job.LOCK, "someone", ex=60)
