@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import summary_ms, write
-from chatbot.games import open_store
-from chatbot.games.model import Energy, Game, Place, load_catalogue
-from chatbot.games.ranking import Context, Filters
+from services.games import open_store
+from services.games.model import Energy, Game, Place, load_catalogue
+from services.games.ranking import Context, Filters
 from services.redis_runtime import EmbeddedRedis, connect
 from services.settings import load_settings
 

@@ -17,6 +17,8 @@ import pytest
 import redis
 from celery import Celery
 
+from services.assets import asset_path
+from services.games.embedder import Embedder, embedder_at
 from services.redis_runtime import EmbeddedRedis, connect
 from services.settings import Settings, load_settings
 from services.tasks import create_celery
@@ -83,6 +85,15 @@ def settings(redis_server: EmbeddedRedis, tmp_path: Path) -> Settings:
         environment="test",
         rasa={"enabled": False},  # the chatbot's own tests (tests/chatbot/test_rasa.py) run Rasa
     )
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The MiniLM embedder, loaded once for every games test."""
+    path = asset_path(load_settings(environment="test").models_dir, "minilm")
+    if not Path(path, "modules.json").exists():
+        pytest.fail(f"MiniLM weights missing at {path}; run `cradle assets fetch`")
+    return embedder_at(path)
 
 
 @pytest.fixture

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 
 import redis
 
-from chatbot.games import open_store
-from chatbot.games.store import GameStore
 from services.alerts.state import AlertStore, Mutes
 from services.bus.events import utcnow
 from services.bus.streams import Publisher
+from services.games import open_store
+from services.games.store import GameStore
 from services.labels import LabelStore
 from services.redis_runtime import connect
 from services.settings import Settings, load_settings

@@ -27,10 +27,10 @@ from typing import Any
 
 import redis
 
-from chatbot.games.store import IDS as GAME_IDS
 from services.alerts.state import INDEX as ALERT_INDEX
 from services.auth import USERS_KEY
 from services.backup import BackupError
+from services.games.store import IDS as GAME_IDS
 from services.labels import INDEX as LABEL_INDEX
 from services.redis_runtime import free_port, reachable, redis_executable
 

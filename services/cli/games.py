@@ -8,10 +8,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chatbot.games import open_store
-from chatbot.games.model import Energy, Game, GameError, Place
-from chatbot.games.ranking import Filters
 from services.cli.common import settings_or_exit
+from services.games import open_store
+from services.games.model import Energy, Game, GameError, Place
+from services.games.ranking import Filters
 from services.stack import redis_for_cli
 
 app = typer.Typer(help="Games and activities for the child: import, search, add.", no_args_is_help=True)

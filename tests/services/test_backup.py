@@ -22,8 +22,6 @@ import redis
 from PIL import Image
 from typer.testing import CliRunner
 
-from chatbot.games.model import Game
-from chatbot.games.store import GameStore
 from models.registry import Registry
 from models.vision import served_checkpoints
 from services.alerts.state import AlertRecord, AlertStore
@@ -36,6 +34,8 @@ from services.bus.events import MoodObserved
 from services.bus.streams import Publisher
 from services.cli.main import app
 from services.delivery.webpush import PushKeys, PushSubscription, Subscriptions, generate_keys
+from services.games.model import Game
+from services.games.store import GameStore
 from services.labels import LabelStore
 from services.redis_runtime import EmbeddedRedis, connect
 from services.settings import Settings, get_settings, load_settings

@@ -2,7 +2,7 @@
 `PUT /api/games/{id}/vote`, `POST /api/games` (add one) and `POST /api/games/{id}/speech`
 (the game read aloud by Cradle's own voice).
 
-The store (chatbot/games) is opened once per app, on first use, and the shipped
+The store (services/games) is opened once per app, on first use, and the shipped
 catalogue imported then if Redis lacks it, so the games are there without the chatbot.
 """
 
@@ -18,10 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic.json_schema import SkipJsonSchema
 from starlette.concurrency import run_in_threadpool
 
-from chatbot.games import open_store
-from chatbot.games.model import Energy, Game, GameError, Place, Skill
-from chatbot.games.ranking import Filters
-from chatbot.games.store import GameStore
+from services.games import open_store
+from services.games.model import Energy, Game, GameError, Place, Skill
+from services.games.ranking import Filters
+from services.games.store import GameStore
 from services.gateway.deps import CurrentUser, State
 from services.gateway.state import GatewayState
 from services.tasks import SPEAK, wait_for_task

@@ -25,9 +25,9 @@ from chatbot.actions.games import (
     find_game,
     months_between,
 )
-from chatbot.games.embedder import Embedder, Vectors
-from chatbot.games.model import Energy, Game, Place, load_catalogue
-from chatbot.games.store import NET
+from services.games.embedder import Embedder, Vectors
+from services.games.model import Energy, Game, Place, load_catalogue
+from services.games.store import NET
 from tests.chatbot.actions.conftest import MARKDOWN, MIA, NOW, make_tracker, run_action
 
 MAYA_BORN = "2026-01-05"  # ten months old at NOW

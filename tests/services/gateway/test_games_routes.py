@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from chatbot.games.model import Energy, Place, Skill
 from models.speech.tts import PIPER_VOICE
 from services.assets import asset_path
+from services.games.model import Energy, Place, Skill
 from services.gateway.app import create_app
 from services.redis_runtime import EmbeddedRedis
 from services.settings import Settings, load_settings

@@ -9,10 +9,10 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatbot.games.embedder import Embedder
-from chatbot.games.model import CATALOGUE_DIR, Energy, GameError, Place, Skill, load_catalogue
-from chatbot.games.ranking import Context, Filters
-from chatbot.games.store import GameStore, Hit
+from services.games.embedder import Embedder
+from services.games.model import CATALOGUE_DIR, Energy, GameError, Place, Skill, load_catalogue
+from services.games.ranking import Context, Filters
+from services.games.store import GameStore, Hit
 
 CATALOGUE = load_catalogue()
 

@@ -14,10 +14,10 @@ import numpy as np
 import redis
 from pydantic import ValidationError
 
-from chatbot.games.embedder import Embedder, Vectors
-from chatbot.games.model import CATALOGUE_DIR, Game, GameError, load_catalogue
-from chatbot.games.parse import game_from_text
-from chatbot.games.ranking import Context, Filters, rating_bonus
+from services.games.embedder import Embedder, Vectors
+from services.games.model import CATALOGUE_DIR, Game, GameError, load_catalogue
+from services.games.parse import game_from_text
+from services.games.ranking import Context, Filters, rating_bonus
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from chatbot.games.model import Energy, Game, Place, Skill
+from services.games.model import Energy, Game, Place, Skill
 
 TIRED_AFTER_MINUTES = 150  # awake this long since the last nap: a toddler is usually tiring
 CALM_MOODS = frozenset({"upset", "sleep", "tired", "cranky", "crying"})

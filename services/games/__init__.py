@@ -1,4 +1,5 @@
-"""The family's games: a YAML catalogue, a Redis store, and search by filters and meaning."""
+"""The family's games, a store the gateway and the chatbot's actions share: a YAML catalogue,
+a Redis store, and search by filters and meaning."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from pathlib import Path
 
 import redis
 
-from chatbot.games.embedder import embedder_at
-from chatbot.games.store import GameStore
 from services.assets import asset_path
+from services.games.embedder import embedder_at
+from services.games.store import GameStore
 
 
 def open_store(client: redis.Redis, models_dir: Path) -> GameStore:

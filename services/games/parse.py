@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from chatbot.games.model import Energy, Game, Place, Skill
+from services.games.model import Energy, Game, Place, Skill
 
 FILLERS = re.compile(
     r"\b(um+|uh+|erm+|er|hmm+|like|you know|so|okay|ok|basically|actually|i mean|"

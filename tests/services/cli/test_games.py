@@ -8,10 +8,10 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
-from chatbot.games.embedder import Embedder
-from chatbot.games.model import load_catalogue
 from services.cli import games
 from services.cli.main import app
+from services.games.embedder import Embedder
+from services.games.model import load_catalogue
 from services.redis_runtime import EmbeddedRedis
 from services.settings import get_settings
 
