@@ -120,10 +120,6 @@ class Game(BaseModel):
             object.__setattr__(self, "id", slugify(self.title))
         return self
 
-    @property
-    def needs_toys(self) -> bool:
-        return bool(self.materials)
-
     def text(self) -> str:
         """What the embedding reads: the title weighs most, then what you do."""
         return f"{self.title}. {self.title}. {' '.join(self.steps)} Skills: {', '.join(self.skills)}."
