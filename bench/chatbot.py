@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from bench.common import RESULTS, start, summary_ms, wait_for_gateway, write
-from chatbot import project
+from services import rasa_project as project
 from services.auth import Role, UserStore
 from services.bus.events import MoodObserved, utcnow
 from services.redis_runtime import EmbeddedRedis, connect, free_port

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 import redis
 
-from chatbot import project
 from services import https
+from services import rasa_project as project
 from services.redis_runtime import EmbeddedRedis, connect, reachable, resolve
 from services.settings import Settings
 

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chatbot import project
+from services import rasa_project as project
 from services.cli.common import settings_or_exit
 
 app = typer.Typer(help="The Rasa chatbot: train it, test it.", no_args_is_help=True)

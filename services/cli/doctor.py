@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chatbot import project
 from services import assets, https
+from services import rasa_project as project
 from services.backup.archive import archives
 from services.redis_runtime import RedisUnavailable, reachable, redis_executable
 from services.settings import Settings, SettingsError, load_settings

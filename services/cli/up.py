@@ -16,8 +16,8 @@ from celery import Celery
 from rich.console import Console
 from rich.table import Table
 
-from chatbot import project
 from services import https
+from services import rasa_project as project
 from services.bus import liveness
 from services.cli.common import settings_or_exit
 from services.redis_runtime import RedisUnavailable, connect, reachable

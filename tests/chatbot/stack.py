@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from chatbot import project
+from services import rasa_project as project
 from services.redis_runtime import EmbeddedRedis, connect, free_port
 from services.settings import Settings, load_settings
 from tests.conftest import ROOT, child_env

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot import project
+from services import rasa_project as project
 from services.settings import Settings, load_settings
 from tests.conftest import ROOT
 

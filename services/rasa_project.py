@@ -1,4 +1,4 @@
-"""The Rasa project on disk, and how Cradle trains and runs it.
+"""The Rasa project on disk (chatbot/), and how Cradle trains and runs it.
 
 Rasa 3.6 needs Python 3.10, so it lives in its own virtual environment (`rasa.venv`) and
 runs as its own process; nothing here imports Rasa. A trained model is named after a
@@ -30,7 +30,7 @@ import httpx
 
 from services.settings import Settings
 
-PROJECT_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = Path(__file__).resolve().parent.parent / "chatbot"
 CONFIG = PROJECT_DIR / "config.yml"
 DOMAIN = PROJECT_DIR / "domain.yml"
 DATA = PROJECT_DIR / "data"

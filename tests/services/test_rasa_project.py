@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot import project
+from services import rasa_project as project
 from services.settings import load_settings
 
 
