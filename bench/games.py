@@ -16,9 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import summary_ms, write
-from services.games import open_store
-from services.games.model import Energy, Game, Place, load_catalogue
-from services.games.ranking import Context, Filters
+from services.games import Context, Energy, Filters, Game, Place, load_catalogue, open_store
 from services.redis_runtime import EmbeddedRedis, connect
 from services.settings import load_settings
 

@@ -13,9 +13,7 @@ from chatbot.actions.backend import Backend
 from chatbot.actions.base import CradleAction, entity, message_text, named_child
 from chatbot.actions.periods import Period, parse_period
 from chatbot.actions.phrases import ago, capital, clock_time, plural, span
-from services.alerts.acknowledge import acknowledge
-from services.alerts.rules import Mute
-from services.alerts.state import AlertRecord
+from services.alerts import AlertRecord, Mute, acknowledge_alert
 from services.settings.sections import ChildSettings
 
 OPEN = ("raised", "delivered", "escalated")
@@ -92,7 +90,7 @@ class ActionAcknowledgeAlert(CradleAction):
             return []
         by = tracker.sender_id
         done = [r for r in open_alerts
-                if acknowledge(cradle.alerts, cradle.publisher, r.id, by, now, source="chatbot") == 1]
+                if acknowledge_alert(cradle.alerts, cradle.publisher, r.id, by, now, source="chatbot") == 1]
         if not done:
             latest = cradle.alerts.get(open_alerts[0].id)
             who = latest.acknowledged_by if latest and latest.acknowledged_by else "Someone"

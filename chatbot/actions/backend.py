@@ -18,16 +18,15 @@ from zoneinfo import ZoneInfo
 
 import redis
 
-from services.alerts.state import AlertStore, Mutes
+from services.alerts import AlertStore, Mutes
+from services.bus import Publisher
 from services.bus.events import utcnow
-from services.bus.streams import Publisher
-from services.games import open_store
-from services.games.store import GameStore
+from services.games import GameStore, open_store
 from services.labels import LabelStore
 from services.redis_runtime import connect
 from services.settings import Settings, load_settings
 from services.settings.sections import ChildSettings
-from services.timeline.store import Clock, Timeline
+from services.timeline import Clock, Timeline
 
 
 class UnknownChild(LookupError):

@@ -39,8 +39,7 @@ from chatbot.actions.phrases import (
 from models.images import DataError
 from services.bus.events import MOODS, MalformedEvent, MoodObserved
 from services.settings.sections import ChildSettings, RunSettings
-from services.timeline.runs import Observation, split_runs
-from services.timeline.views import Span
+from services.timeline import Observation, Span, split_runs
 
 log = logging.getLogger(__name__)
 

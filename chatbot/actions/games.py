@@ -22,9 +22,7 @@ from chatbot.actions import parsing
 from chatbot.actions.backend import Backend
 from chatbot.actions.base import CradleAction, entity, message_text, named_child
 from chatbot.actions.phrases import listing, plural
-from services.games.model import Energy, Game, GameError, Place, Skill
-from services.games.ranking import Context, Filters
-from services.games.store import GameStore
+from services.games import Context, Energy, Filters, Game, GameError, GameStore, Place, Skill
 
 log = logging.getLogger(__name__)
 

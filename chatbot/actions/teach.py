@@ -23,8 +23,8 @@ from chatbot.actions.child import ChildAction, Subject, frames_to_correct
 from chatbot.actions.phrases import listing, plural
 from models.caption.safety import negated
 from models.images import DataError
+from services import teach
 from services.bus.events import MoodObserved
-from services.teach import job
 
 log = logging.getLogger(__name__)
 SCENE_WINDOW = timedelta(minutes=2)  # "she's climbing out" is about the last frames
@@ -115,7 +115,7 @@ class ActionModelKnowledge(ChildAction):
     action_name = "action_model_knowledge"
 
     def tell(self, b: Backend, who: Subject, tracker: Tracker) -> str:
-        facts = job.status(b.settings, b.client)
+        facts = teach.status(b.settings, b.client)
         counts, serving = facts["counts"], facts["serving"]
         sentences = []
         if counts["frames"] == 0:

@@ -9,9 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.cli.common import settings_or_exit
-from services.games import open_store
-from services.games.model import Energy, Game, GameError, Place
-from services.games.ranking import Filters
+from services.games import Energy, Filters, Game, GameError, Place, open_store
 from services.stack import redis_for_cli
 
 app = typer.Typer(help="Games and activities for the child: import, search, add.", no_args_is_help=True)

@@ -125,7 +125,7 @@ def retrain(
     here: Annotated[bool, typer.Option("--here", help="Train here, not on the training worker.")] = False,
 ) -> None:
     """A training run now: on the stack's training worker when it runs, else here."""
-    from services.teach import job
+    from services import teach
 
     settings = settings_or_exit()
     state = read_state(settings)
@@ -134,7 +134,7 @@ def retrain(
 
         celery = create_celery(settings, state["redis_url"], include=False)
         try:
-            task = job.request(celery, settings, "asked with cradle models retrain")
+            task = teach.request(celery, settings, "asked with cradle models retrain")
         finally:
             celery.close()
         console.print(f"queued on the training worker (task {task}); the Teach screen and "
@@ -142,9 +142,9 @@ def retrain(
         return
     with redis_for_cli(settings) as client, console.status("training") as status:
         try:
-            outcome = job.run(settings, client, "asked with cradle models retrain --here",
+            outcome = teach.run(settings, client, "asked with cradle models retrain --here",
                               console=console, on_step=lambda step: status.update(step))
-        except job.Busy as exc:
+        except teach.Busy as exc:
             console.print(f"[yellow]{exc}[/]")
             raise typer.Exit(1) from exc
     for family, said in outcome.get("models", {}).items():

@@ -11,10 +11,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from services.alerts.acknowledge import acknowledge as acknowledge_alert
-from services.alerts.state import AlertRecord, AlertStore, State
+from services.alerts import AlertRecord, AlertStore, State, acknowledge_alert
+from services.bus import Publisher
 from services.bus.events import utcnow
-from services.bus.streams import Publisher
 from services.delivery.outbox import Outbox
 from services.gateway.deps import CurrentUser
 from services.gateway.deps import State as GatewayDep

@@ -18,10 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic.json_schema import SkipJsonSchema
 from starlette.concurrency import run_in_threadpool
 
-from services.games import open_store
-from services.games.model import Energy, Game, GameError, Place, Skill
-from services.games.ranking import Filters
-from services.games.store import GameStore
+from services.games import Energy, Filters, Game, GameError, GameStore, Place, Skill, open_store
 from services.gateway.deps import CurrentUser, State
 from services.gateway.state import GatewayState
 from services.tasks import SPEAK, wait_for_task

@@ -24,7 +24,7 @@ from services.camera.store import FRAME_ID, FrameStore
 from services.gateway.deps import CurrentUser, State, timeline_of
 from services.gateway.state import GatewayState
 from services.labels import KEEP, Label, LabelStore
-from services.timeline.store import Timeline
+from services.timeline import Timeline
 
 router = APIRouter(prefix="/api/labels", tags=["labels"])
 LOOK_BACK_DAYS = 7  # how far back a frame to label is looked for

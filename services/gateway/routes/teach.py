@@ -12,9 +12,9 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from models.registry import FAMILIES, Registry, RegistryError
+from services import teach
 from services.bus.events import MOODS
 from services.gateway.deps import CurrentUser, State
-from services.teach import job
 
 router = APIRouter(prefix="/api/teach", tags=["teach"])
 Version = Annotated[str, Path(pattern=r"^[a-z]+-[0-9]{8}-[0-9]{6}-[0-9a-f]{8}$")]
@@ -22,16 +22,16 @@ Version = Annotated[str, Path(pattern=r"^[a-z]+-[0-9]{8}-[0-9]{6}-[0-9a-f]{8}$")
 
 @router.get("", summary="What Cradle has learnt and what it still needs")
 async def overview(_user: CurrentUser, state: State) -> dict[str, Any]:
-    found = await run_in_threadpool(job.status, state.settings, state.redis)
+    found = await run_in_threadpool(teach.status, state.settings, state.redis)
     tags = [{"name": t.name, "label": t.label} for t in state.settings.teach.tags]
     return {**found, "moods": list(MOODS), "tags": tags}
 
 
 @router.post("/train", status_code=status.HTTP_202_ACCEPTED, summary="Train on the labels now")
 async def train(user: CurrentUser, state: State) -> dict[str, str]:
-    if await run_in_threadpool(state.redis.exists, job.LOCK):
+    if await run_in_threadpool(state.redis.exists, teach.LOCK):
         raise HTTPException(status.HTTP_409_CONFLICT, "a training run is already going")
-    task = await run_in_threadpool(job.request, state.celery, state.settings, f"asked by {user.name}")
+    task = await run_in_threadpool(teach.request, state.celery, state.settings, f"asked by {user.name}")
     return {"task_id": task, "state": "queued"}
 
 

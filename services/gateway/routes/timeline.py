@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from services.bus.events import EVENT_TYPES, utcnow
 from services.gateway.deps import CurrentUser, FamilyTimeline
 from services.gateway.validation import Moment
-from services.timeline.store import Timeline
+from services.timeline import Timeline
 
 router = APIRouter(prefix="/api/timeline", tags=["timeline"])
 MAX_RANGE = timedelta(days=31)
