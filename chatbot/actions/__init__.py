@@ -6,7 +6,7 @@ rasa-sdk's executor imports every module of this package and registers every con
 `rasa_sdk.Action` subclass it then knows, so a new action needs only its class in one of
 these modules (and its name in chatbot/domain.yml). Base classes must be abstract
 (`abc.ABC` with an abstract method) or the executor registers them too. Nothing here
-runs at import time: `backend()` connects on the first action.
+runs at import time: `household()` connects on the first action.
 
 About a child (child.py):
     action_mood_now       how the child is now, and since when
@@ -26,7 +26,7 @@ Games (games.py): action_game_search, action_game_next, action_game_save,
 action_game_rate, action_game_read.
 
 Shared: base.py (`CradleAction`: the answer runs off the event loop, failures become a
-short sentence), backend.py (the timeline, alerts, games and family behind one object),
+short sentence), household.py (the family and its timeline, alerts, games and labels behind one object),
 phrases.py (spoken times, spans and pronouns), periods.py ("this morning", "last night"),
 parsing.py (the games' and mutes' word parsing).
 """

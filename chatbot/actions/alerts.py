@@ -9,8 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot.actions import parsing
-from chatbot.actions.backend import Backend
 from chatbot.actions.base import CradleAction, entity, message_text, named_child
+from chatbot.actions.household import Household
 from chatbot.actions.periods import Period, parse_period
 from chatbot.actions.phrases import ago, capital, clock_time, plural, span
 from services.alerts import AlertRecord, Mute, acknowledge_alert
@@ -23,7 +23,7 @@ LONGEST_MUTE = timedelta(hours=12)
 SEVERITY_WORDS = {"info": "just for information", "warning": "a warning", "urgent": "urgent"}
 
 
-def _window(said: str | None, now: datetime, cradle: Backend) -> Period:
+def _window(said: str | None, now: datetime, cradle: Household) -> Period:
     """The time a question about alerts covers: the period named, else the last day."""
     if said:
         return parse_period(said, now, cradle.timezone)
@@ -47,7 +47,7 @@ class ActionAlerts(CradleAction):
     action_name = "action_alerts"
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               cradle: Backend) -> list[dict[str, Any]]:
+               cradle: Household) -> list[dict[str, Any]]:
         child = cradle.child(named_child(tracker))
         now = cradle.now()
         period = _window(entity(tracker, "period"), now, cradle)
@@ -76,7 +76,7 @@ class ActionAcknowledgeAlert(CradleAction):
     action_name = "action_acknowledge_alert"
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               cradle: Backend) -> list[dict[str, Any]]:
+               cradle: Household) -> list[dict[str, Any]]:
         named = entity(tracker, "child")
         now = cradle.now()
         open_alerts = cradle.alerts.list(None if named is None else cradle.child(named).id,
@@ -109,14 +109,14 @@ class ActionAcknowledgeAlert(CradleAction):
         return []
 
 
-def _spoken_child(cradle: Backend, child_id: str) -> str:
+def _spoken_child(cradle: Household, child_id: str) -> str:
     for child in cradle.children:
         if child.id == child_id:
             return child.spoken_name
     return child_id
 
 
-def mute_end(tracker: Tracker, now: datetime, cradle: Backend) -> tuple[datetime, bool]:
+def mute_end(tracker: Tracker, now: datetime, cradle: Household) -> tuple[datetime, bool]:
     """When a mute asked for in the latest message ends, and whether it was understood
     (else it is the default). Entities first, then the message's own words."""
     tz = cradle.timezone
@@ -140,7 +140,7 @@ class ActionMuteAlerts(CradleAction):
     action_name = "action_mute_alerts"
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               cradle: Backend) -> list[dict[str, Any]]:
+               cradle: Household) -> list[dict[str, Any]]:
         named = entity(tracker, "child")
         child: ChildSettings | None = cradle.child(named) if named else None
         now = cradle.now()
@@ -167,7 +167,7 @@ class ActionUnmuteAlerts(CradleAction):
     action_name = "action_unmute_alerts"
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               cradle: Backend) -> list[dict[str, Any]]:
+               cradle: Household) -> list[dict[str, Any]]:
         named = entity(tracker, "child")
         now = cradle.now()
         active = [m for m in cradle.mutes.all() if m.until > now]

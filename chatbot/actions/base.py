@@ -18,7 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from chatbot.actions.backend import Backend, UnknownChild, backend
+from chatbot.actions.household import Household, UnknownChild, household
 from chatbot.actions.periods import UnknownPeriod
 
 log = logging.getLogger("chatbot.actions")
@@ -42,7 +42,7 @@ class CradleAction(Action, ABC):
     def safely(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         """`answer`, with every failure turned into a short sentence (and a log entry)."""
         try:
-            return self.answer(dispatcher, tracker, backend())
+            return self.answer(dispatcher, tracker, household())
         except (UnknownChild, UnknownPeriod) as exc:
             dispatcher.utter_message(text=str(exc))
         except redis.RedisError:
@@ -55,7 +55,7 @@ class CradleAction(Action, ABC):
 
     @abstractmethod
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               cradle: Backend) -> list[dict[str, Any]]:
+               cradle: Household) -> list[dict[str, Any]]:
         """Say the answer through `dispatcher`; return the events (slots) to set."""
 
 

@@ -1,7 +1,7 @@
 """The actions that answer questions about a child: mood now, the day, sleep, the last
 feed, and a caregiver's correction of a mood Cradle got wrong.
 
-Each reads the timeline through the backend (base.py's `CradleAction`) and answers in
+Each reads the timeline through the household (base.py's `CradleAction`) and answers in
 one to four short spoken sentences. A question names its child with the `child` entity
 (or slot); none named means the family's first child. Errors never reach the caregiver
 as silence: Redis down, a malformed event or an unknown child each get a short sentence,
@@ -22,8 +22,8 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from chatbot.actions.backend import Backend
 from chatbot.actions.base import CradleAction, message_text, named_child
+from chatbot.actions.household import Household
 from chatbot.actions.periods import NIGHT_ENDS, Period, parse_period
 from chatbot.actions.phrases import (
     Pronouns,
@@ -127,7 +127,7 @@ class ChildAction(CradleAction):
     never hold, become a short sentence here; base.py handles Redis and the rest."""
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               cradle: Backend) -> list[dict[str, Any]]:
+               cradle: Household) -> list[dict[str, Any]]:
         child = cradle.child(named_child(tracker))
         try:
             reply = self.tell(cradle, Subject.of(child, len(cradle.children)), tracker)
@@ -140,8 +140,8 @@ class ChildAction(CradleAction):
         return []
 
     @abstractmethod
-    def tell(self, b: Backend, who: Subject, tracker: Tracker) -> str:
-        """The reply, from the backend's timeline; may raise Trouble with a reply."""
+    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
+        """The reply, from the household's timeline; may raise Trouble with a reply."""
 
 
 def _since_words(since: datetime, now: datetime, window_start: datetime) -> str:
@@ -154,7 +154,7 @@ def _since_words(since: datetime, now: datetime, window_start: datetime) -> str:
 class ActionMoodNow(ChildAction):
     action_name = "action_mood_now"
 
-    def tell(self, b: Backend, who: Subject, tracker: Tracker) -> str:
+    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
         timeline, now, tz = b.timeline, b.now(), b.timezone
         if timeline.view_is_new(who.child.id):
             return NEW_VIEW
@@ -203,7 +203,7 @@ def _notable(moments: Sequence[tuple[datetime, str]], count: int = 2) -> list[tu
 class ActionDaySummary(ChildAction):
     action_name = "action_day_summary"
 
-    def tell(self, b: Backend, who: Subject, tracker: Tracker) -> str:
+    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
         now, tz = b.now(), b.timezone
         period = parse_period(next(tracker.get_latest_entity_values("period"), None), now, tz)
         if period.empty:
@@ -215,7 +215,7 @@ class ActionDaySummary(ChildAction):
             sentences.append(f"At {clock_time(at, tz)}: {text.strip().rstrip('.')}.")
         return " ".join(s for s in sentences if s)
 
-    def _moods(self, b: Backend, who: Subject, period: Period) -> str:
+    def _moods(self, b: Household, who: Subject, period: Period) -> str:
         child, timeline = who.child.id, b.timeline
         buckets = timeline.mood_over_time(child, period.start, period.end, BUCKET)
         time_in: Counter[str] = Counter()
@@ -247,7 +247,7 @@ class ActionDaySummary(ChildAction):
             done.append(mood)
         return f"{opening} {who.she} {listing(done)}."
 
-    def _alerts(self, b: Backend, period: Period, who: Subject) -> list[str]:
+    def _alerts(self, b: Household, period: Period, who: Subject) -> list[str]:
         stories = b.timeline.alerts(who.child.id, period.start, period.end)
         if not stories:
             return ["No alerts."]
@@ -262,7 +262,7 @@ class ActionDaySummary(ChildAction):
 class ActionSleep(ChildAction):
     action_name = "action_sleep"
 
-    def tell(self, b: Backend, who: Subject, tracker: Tracker) -> str:
+    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
         now, tz, timeline, child = b.now(), b.timezone, b.timeline, who.child.id
         sessions = timeline.sleep_sessions(child, now - timeline.lookback)
         current = timeline.mood_now(child)
@@ -296,7 +296,7 @@ class ActionSleep(ChildAction):
         sentences.extend(self._night(b, who, now))
         return " ".join(sentences)
 
-    def _naps(self, b: Backend, who: Subject, now: datetime) -> list[str]:
+    def _naps(self, b: Household, who: Subject, now: datetime) -> list[str]:
         local = now.astimezone(b.timezone)
         if local.time() < NIGHT_ENDS:
             return []
@@ -308,7 +308,7 @@ class ActionSleep(ChildAction):
         return [f"{capital(who.she)} {who.has} had {plural(len(naps), 'nap')} today, {span(total)}"
                 + (" in all." if len(naps) > 1 else ".")]
 
-    def _night(self, b: Backend, who: Subject, now: datetime) -> list[str]:
+    def _night(self, b: Household, who: Subject, now: datetime) -> list[str]:
         night = parse_period("last night", now, b.timezone)
         if night.empty:
             return []
@@ -326,7 +326,7 @@ class ActionSleep(ChildAction):
 class ActionLastFeed(ChildAction):
     action_name = "action_last_feed"
 
-    def tell(self, b: Backend, who: Subject, tracker: Tracker) -> str:
+    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
         now, tz = b.now(), b.timezone
         feed = b.timeline.last_feed(who.child.id)
         if feed is None:
@@ -400,7 +400,7 @@ def frames_to_correct(moods: Sequence[MoodObserved], wrong: str | None,
 class ActionCorrectMood(ChildAction):
     action_name = "action_correct_mood"
 
-    def tell(self, b: Backend, who: Subject, tracker: Tracker) -> str:
+    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
         message = tracker.latest_message or {}
         actual, wrong = correction_moods(message_text(tracker), message.get("entities") or [])
         if actual is None:
@@ -423,7 +423,7 @@ class ActionCorrectMood(ChildAction):
                     "so I can't learn from them this time.")
         return f"Thanks, noted {who.she} was {said}. I'll learn from it at the next training run."
 
-    def _store(self, b: Backend, who: Subject, frames: Sequence[MoodObserved], actual: str, by: str,
+    def _store(self, b: Household, who: Subject, frames: Sequence[MoodObserved], actual: str, by: str,
                now: datetime) -> int:
         labels = b.labels
         stored = 0

@@ -19,8 +19,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot.actions import parsing
-from chatbot.actions.backend import Backend
 from chatbot.actions.base import CradleAction, entity, message_text, named_child
+from chatbot.actions.household import Household
 from chatbot.actions.phrases import listing, plural
 from services.games import Context, Energy, Filters, Game, GameError, GameStore, Place, Skill
 
@@ -85,7 +85,7 @@ def _material(value: str | None) -> tuple[bool, str | None]:
     return False, said
 
 
-def filters_from(tracker: Tracker, cradle: Backend, base: Filters | None = None) -> Filters:
+def filters_from(tracker: Tracker, cradle: Household, base: Filters | None = None) -> Filters:
     """The hard filters the latest message asks for, over `base` (a search being continued).
     An age not said is the child's (from the birthday in the settings), if known."""
     fields = {name: getattr(base, name) for name in FILTER_FIELDS} if base else {}
@@ -145,7 +145,7 @@ def filters_from_slot(saved: Any) -> tuple[Filters, str] | None:
     return filters, str(saved.get("query") or "")
 
 
-def context_now(cradle: Backend, tracker: Tracker) -> Context:
+def context_now(cradle: Household, tracker: Tracker) -> Context:
     """The child's mood now and minutes since the last sleep ended, from the timeline; an
     empty context when the timeline cannot tell (the search still works without it)."""
     try:
@@ -216,7 +216,7 @@ def offer(game: Game) -> str:
     return f"Try {game.title}. {first} It takes about {plural(game.minutes, 'minute')}. {NEXT_STEPS}"
 
 
-def search_and_offer(dispatcher: CollectingDispatcher, cradle: Backend, tracker: Tracker, filters: Filters,
+def search_and_offer(dispatcher: CollectingDispatcher, cradle: Household, tracker: Tracker, filters: Filters,
                      query: str, offered: list[str]) -> list[dict[str, Any]]:
     """Offer the best game not yet offered; set the slots that continue this search."""
     store = cradle.games
@@ -242,7 +242,7 @@ class ActionGameSearch(CradleAction):
     action_name = "action_game_search"
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               cradle: Backend) -> list[dict[str, Any]]:
+               cradle: Household) -> list[dict[str, Any]]:
         filters = filters_from(tracker, cradle)
         return search_and_offer(dispatcher, cradle, tracker, filters, message_text(tracker), [])
 
@@ -253,7 +253,7 @@ class ActionGameNext(CradleAction):
     action_name = "action_game_next"
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               cradle: Backend) -> list[dict[str, Any]]:
+               cradle: Household) -> list[dict[str, Any]]:
         previous = filters_from_slot(tracker.get_slot("game_search"))
         if previous is None:
             filters = filters_from(tracker, cradle)
@@ -326,7 +326,7 @@ class ActionGameRead(CradleAction):
     action_name = "action_game_read"
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               cradle: Backend) -> list[dict[str, Any]]:
+               cradle: Household) -> list[dict[str, Any]]:
         game, why_not = the_game(tracker, cradle.games)
         if game is None:
             dispatcher.utter_message(text=why_not)
@@ -345,7 +345,7 @@ class ActionGameSave(CradleAction):
     action_name = "action_game_save"
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               cradle: Backend) -> list[dict[str, Any]]:
+               cradle: Household) -> list[dict[str, Any]]:
         try:
             game = cradle.games.add(message_text(tracker), added_by=tracker.sender_id)
         except ValueError:  # GameError and pydantic's errors are ValueErrors
@@ -366,7 +366,7 @@ class ActionGameRate(CradleAction):
     action_name = "action_game_rate"
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               cradle: Backend) -> list[dict[str, Any]]:
+               cradle: Household) -> list[dict[str, Any]]:
         rating = (entity(tracker, "rating") or "").lower()
         liked = {"liked": True, "disliked": False}.get(rating)
         if liked is None:

@@ -18,13 +18,13 @@ from rasa_sdk.endpoint import create_app_for_serve, create_argument_parser
 from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
 
-from chatbot.actions.backend import backend
+from chatbot.actions.household import household
 
 log = logging.getLogger("chatbot.actions")
 
 
 def warm_up(*_args: Any) -> None:
-    games = backend().games
+    games = household().games
     imported = games.ensure_catalogue()
     if imported:
         log.info("imported %d games from the catalogue", imported)
@@ -40,7 +40,7 @@ def create_app(argv: list[str] | None = None) -> tuple[Sanic, str, int]:
     app = create_app_for_serve(executor, cors_origins=args.cors, auto_reload=False,
                                endpoints=args.endpoints, keep_alive_timeout=DEFAULT_KEEP_ALIVE_TIMEOUT)
     app.register_listener(warm_up, "before_server_start")
-    host = backend().settings.rasa.actions_host
+    host = household().settings.rasa.actions_host
     return app, host, int(args.port)
 
 

@@ -1,7 +1,7 @@
 """Actions run as the action server runs them: a tracker like the one Rasa sends, a
-`CollectingDispatcher`, and a `Backend` over the tests' Redis with a clock the test holds.
+`CollectingDispatcher`, and a `Household` over the tests' Redis with a clock the test holds.
 
-    def test_x(backend: Backend) -> None:
+    def test_x(backend: Household) -> None:
         backend.timeline.add(...)
         reply = say(ActionMoodNow(), make_tracker("how is she", "ask_mood_now"))
 """
@@ -20,7 +20,7 @@ import redis
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from chatbot.actions.backend import Backend, use_backend
+from chatbot.actions.household import Household, use_household
 from services.redis_runtime import EmbeddedRedis
 from services.settings import load_settings
 from tests.services.alerts.factories import Clock
@@ -86,23 +86,23 @@ def clock() -> Clock:
 
 @pytest.fixture
 def make_backend(redis_server: EmbeddedRedis, client: redis.Redis, tmp_path: Path,
-                 clock: Clock) -> Iterator[Callable[..., Backend]]:
+                 clock: Clock) -> Iterator[Callable[..., Household]]:
     """Backends over the tests' Redis (flushed per test) with the test's clock; each one is
     the process's backend until the test ends (the last one made wins)."""
     stack = contextlib.ExitStack()
 
-    def make(children: Sequence[dict[str, Any]] = (MIA,), timezone: str = TIMEZONE) -> Backend:
+    def make(children: Sequence[dict[str, Any]] = (MIA,), timezone: str = TIMEZONE) -> Household:
         settings = load_settings(
             redis={"url": redis_server.url}, data_dir=tmp_path / "data", environment="test",
             family={"children": list(children), "timezone": timezone},
         )
-        return stack.enter_context(use_backend(Backend(settings, client, clock=clock)))
+        return stack.enter_context(use_household(Household(settings, client, clock=clock)))
 
     with stack:
         yield make
 
 
 @pytest.fixture
-def backend(make_backend: Callable[..., Backend]) -> Backend:
+def backend(make_backend: Callable[..., Household]) -> Household:
     """The backend the actions use: one child, Mia (she), in New York time, at NOW."""
     return make_backend()

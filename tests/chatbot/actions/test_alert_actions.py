@@ -14,8 +14,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from chatbot.actions.alerts import ActionAcknowledgeAlert, ActionAlerts, ActionMuteAlerts, ActionUnmuteAlerts
-from chatbot.actions.backend import Backend, use_backend
 from chatbot.actions.base import UNREACHABLE
+from chatbot.actions.household import Household, use_household
 from services.alerts.acknowledge import acknowledge, acknowledgement_id
 from services.alerts.state import AlertRecord
 from services.bus.events import AlertAcknowledged, parse_event
@@ -24,7 +24,7 @@ from tests.chatbot.actions.conftest import LEO, MARKDOWN, MIA, NOW, make_tracker
 MINUTE = timedelta(minutes=1)
 
 
-def alert(backend: Backend, number: int, at: datetime, *, child: str = "Mia", severity: str = "warning",
+def alert(backend: Household, number: int, at: datetime, *, child: str = "Mia", severity: str = "warning",
           state: str = "raised", reason: str = "Mia has been crying for 3 minutes.",
           **fields: str) -> AlertRecord:
     record = AlertRecord.model_validate({
@@ -37,13 +37,13 @@ def alert(backend: Backend, number: int, at: datetime, *, child: str = "Mia", se
     return record
 
 
-def acknowledgements(backend: Backend) -> list[AlertAcknowledged]:
+def acknowledgements(backend: Household) -> list[AlertAcknowledged]:
     entries = backend.client.xrange(backend.settings.bus.stream)
     events = [parse_event(fields) for _id, fields in entries]  # type: ignore[union-attr,arg-type]
     return [e for e in events if isinstance(e, AlertAcknowledged)]
 
 
-def test_no_alerts(backend: Backend) -> None:
+def test_no_alerts(backend: Household) -> None:
     assert say(ActionAlerts(), make_tracker("any alerts", "ask_alerts")) == "No alerts in the last day."
     today = make_tracker("any alerts today", "ask_alerts", [{"entity": "period", "value": "today"}])
     assert say(ActionAlerts(), today) == "No alerts today."
@@ -53,7 +53,7 @@ def test_no_alerts(backend: Backend) -> None:
     assert say(ActionAlerts(), odd).startswith("I'm not sure what christmas means.")
 
 
-def test_alerts_of_the_last_day_with_the_latest(backend: Backend) -> None:
+def test_alerts_of_the_last_day_with_the_latest(backend: Household) -> None:
     alert(backend, 1, NOW - timedelta(hours=30))  # too old
     alert(backend, 2, NOW - timedelta(hours=5), state="acknowledged", acknowledged_by="Ben",
           acknowledged_at=(NOW - timedelta(hours=4)).isoformat())
@@ -65,14 +65,14 @@ def test_alerts_of_the_last_day_with_the_latest(backend: Backend) -> None:
     assert not set(reply) & MARKDOWN
 
 
-def test_latest_alert_says_who_acknowledged_it(backend: Backend) -> None:
+def test_latest_alert_says_who_acknowledged_it(backend: Household) -> None:
     alert(backend, 2, NOW - timedelta(hours=2), state="acknowledged", acknowledged_by="Ben")
     reply = say(ActionAlerts(), make_tracker("what was the last alert", "ask_alerts"))
     assert reply == ("1 alert in the last day, about 2 hours ago: Mia has been crying for 3 minutes. "
                      "It was a warning. Ben acknowledged it.")
 
 
-def test_alerts_of_the_named_child_only(make_backend: Callable[..., Backend]) -> None:
+def test_alerts_of_the_named_child_only(make_backend: Callable[..., Household]) -> None:
     backend = make_backend(children=[MIA, LEO])
     alert(backend, 1, NOW - 10 * MINUTE, child="Leo", reason="Leo has been crying for 3 minutes.")
     asked = make_tracker("any alerts for Mia", "ask_alerts", [{"entity": "child", "value": "Mia"}])
@@ -84,7 +84,7 @@ def test_alerts_of_the_named_child_only(make_backend: Callable[..., Backend]) ->
     assert say(ActionAlerts(), nobody) == "I don't know Zed. I know Mia, Leo."
 
 
-def test_acknowledge_writes_the_state_and_one_event(backend: Backend) -> None:
+def test_acknowledge_writes_the_state_and_one_event(backend: Household) -> None:
     old = alert(backend, 1, NOW - timedelta(hours=6))  # open, but not what "I'm on it" is about
     done = alert(backend, 2, NOW - timedelta(hours=1), state="acknowledged", acknowledged_by="Ben")
     fresh = alert(backend, 3, NOW - 2 * MINUTE, state="delivered", severity="urgent",
@@ -109,7 +109,7 @@ def test_acknowledge_writes_the_state_and_one_event(backend: Backend) -> None:
 
 
 def test_acknowledge_takes_every_open_alert_of_the_child_just_alerted(
-        make_backend: Callable[..., Backend]) -> None:
+        make_backend: Callable[..., Household]) -> None:
     backend = make_backend(children=[MIA, LEO])
     leo = alert(backend, 1, NOW - 30 * MINUTE, child="Leo", reason="Leo woke up.")
     first = alert(backend, 2, NOW - 20 * MINUTE, state="escalated")
@@ -124,7 +124,7 @@ def test_acknowledge_takes_every_open_alert_of_the_child_just_alerted(
     assert "about Leo: Leo woke up." in say(ActionAcknowledgeAlert(), named)
 
 
-def test_acknowledge_with_nothing_open(backend: Backend) -> None:
+def test_acknowledge_with_nothing_open(backend: Household) -> None:
     alert(backend, 1, NOW - 10 * MINUTE, state="muted")
     reply = say(ActionAcknowledgeAlert(), make_tracker("i'm on it", "acknowledge_alert"))
     assert reply == "There's no open alert right now: nothing to acknowledge."
@@ -147,7 +147,7 @@ def test_acknowledge_with_nothing_open(backend: Backend) -> None:
      NOW + timedelta(hours=12),
      "I mute for 12 hours at most, so warnings are muted until 2 am. Urgent alerts still come through."),
 ])
-def test_mute(backend: Backend, text: str, entities: list[dict[str, str]], until: datetime,
+def test_mute(backend: Household, text: str, entities: list[dict[str, str]], until: datetime,
               reply: str) -> None:
     assert say(ActionMuteAlerts(), make_tracker(text, "mute_alerts", entities)) == reply
     [mute] = backend.mutes.all()
@@ -157,7 +157,7 @@ def test_mute(backend: Backend, text: str, entities: list[dict[str, str]], until
     assert mute.covers("Mia", "warning", NOW) and not mute.covers("Mia", "urgent", NOW)
 
 
-def test_mute_and_unmute_one_child(make_backend: Callable[..., Backend]) -> None:
+def test_mute_and_unmute_one_child(make_backend: Callable[..., Household]) -> None:
     backend = make_backend(children=[MIA, LEO])
     asked = make_tracker("mute Leo for an hour", "mute_alerts",
                          [{"entity": "child", "value": "Leo"}, {"entity": "duration", "value": "an hour"}])
@@ -170,7 +170,7 @@ def test_mute_and_unmute_one_child(make_backend: Callable[..., Backend]) -> None
     assert backend.mutes.all() == ()
 
 
-def test_unmute_everything(backend: Backend) -> None:
+def test_unmute_everything(backend: Household) -> None:
     say(ActionMuteAlerts(), make_tracker("mute alerts", "mute_alerts"))
     assert say(ActionUnmuteAlerts(), make_tracker("alerts on", "unmute_alerts")) == "Alerts are back on."
     assert backend.mutes.all() == ()
@@ -180,9 +180,9 @@ def test_unmute_everything(backend: Backend) -> None:
 
 @pytest.mark.parametrize("action", [ActionAlerts(), ActionAcknowledgeAlert(), ActionMuteAlerts(),
                                     ActionUnmuteAlerts()])
-def test_redis_down_is_one_clear_sentence(backend: Backend, action: Any,
+def test_redis_down_is_one_clear_sentence(backend: Household, action: Any,
                                           caplog: pytest.LogCaptureFixture) -> None:
     gone = redis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))  # nothing listens there
-    with use_backend(Backend(backend.settings, gone, clock=backend.clock)):
+    with use_household(Household(backend.settings, gone, clock=backend.clock)):
         assert say(action, make_tracker("any alerts", "ask_alerts")) == UNREACHABLE
     assert "Redis failed" in caplog.text

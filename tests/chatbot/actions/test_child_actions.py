@@ -14,7 +14,6 @@ import pytest
 import redis
 from rasa_sdk.executor import ActionExecutor
 
-from chatbot.actions.backend import Backend, use_backend
 from chatbot.actions.child import (
     ActionCorrectMood,
     ActionDaySummary,
@@ -23,6 +22,7 @@ from chatbot.actions.child import (
     ActionSleep,
     correction_moods,
 )
+from chatbot.actions.household import Household, use_household
 from services.bus.events import AlertRaised, FrameCaptured, MoodObserved
 from services.camera.store import FrameStore
 from services.labels import LabelStore
@@ -43,7 +43,7 @@ def spoken(reply: str) -> str:
     return reply
 
 
-def seen(b: Backend, letters: str, start: datetime, every: timedelta = MIN, child: str = "Mia",
+def seen(b: Household, letters: str, start: datetime, every: timedelta = MIN, child: str = "Mia",
          frames: bool = False, familiar: bool = True) -> list[MoodObserved]:
     """One frame per letter (s sleep, h happy, u upset, f feed) from `start`, `every` apart,
     on the timeline; with `frames`, the JPEGs too, stored as camera ingest stores them, and
@@ -72,7 +72,7 @@ def minutes(letter: str, start: datetime, end: datetime) -> str:
 
 
 @pytest.fixture
-def a_day(backend: Backend) -> Backend:
+def a_day(backend: Household) -> Household:
     """Mia's night and day, a frame a minute: asleep 7:30 pm, awake and upset 11 pm, asleep
     11:10 pm, a feed 2 am, asleep 2:15 am, up and happy 6:30 am, a nap 10 to 11:30, a
     feed 1:15 to 1:35 pm, happy since. One alert at 11 am; a few captions."""
@@ -93,31 +93,31 @@ def a_day(backend: Backend) -> Backend:
 
 # Mood now.
 
-def test_mood_now_says_the_mood_and_for_how_long(backend: Backend) -> None:
+def test_mood_now_says_the_mood_and_for_how_long(backend: Household) -> None:
     seen(backend, "h" * 20, NOW - 10 * MIN, every=timedelta(seconds=30))
     reply = say(ActionMoodNow(), make_tracker("how is she doing", "ask_mood_now"))
     assert spoken(reply) == "She's happy, and has been for 10 minutes."
 
 
-def test_mood_now_without_recent_frames_says_when_she_was_last_seen(backend: Backend) -> None:
+def test_mood_now_without_recent_frames_says_when_she_was_last_seen(backend: Household) -> None:
     seen(backend, "s" * 10, local(20, 13, 1))  # last frame 1:10 pm, 50 minutes ago
     reply = say(ActionMoodNow(), make_tracker("how is she", "ask_mood_now"))
     assert spoken(reply) == ("I haven't seen her on the camera in the last 5 minutes. "
                              "At 1:10 pm she was asleep.")
 
 
-def test_mood_now_with_no_frames_at_all_is_honest(backend: Backend) -> None:
+def test_mood_now_with_no_frames_at_all_is_honest(backend: Household) -> None:
     reply = say(ActionMoodNow(), make_tracker("how is she", "ask_mood_now"))
     assert spoken(reply) == "I haven't seen her on the camera yet, so I can't tell."
 
 
-def test_mood_now_of_a_run_older_than_the_window_says_more_than(backend: Backend) -> None:
+def test_mood_now_of_a_run_older_than_the_window_says_more_than(backend: Household) -> None:
     seen(backend, "s" * 100, NOW - 100 * MIN + MIN)
     reply = say(ActionMoodNow(), make_tracker("is she still asleep", "ask_mood_now"))
     assert spoken(reply) == "She's asleep, and has been for more than an hour."
 
 
-def test_a_view_new_to_the_models_is_said_rather_than_guessed(backend: Backend) -> None:
+def test_a_view_new_to_the_models_is_said_rather_than_guessed(backend: Household) -> None:
     """Frames the models were not taught: no mood is guessed, not even an older one."""
     seen(backend, "h" * 5, NOW - 60 * MIN)  # an hour ago, a familiar view
     seen(backend, "u" * 20, NOW - 10 * MIN, every=timedelta(seconds=30), familiar=False)
@@ -127,7 +127,7 @@ def test_a_view_new_to_the_models_is_said_rather_than_guessed(backend: Backend) 
     assert "the camera's view is new to me" in spoken(asleep) and "asleep since" not in asleep
 
 
-def test_odd_unfamiliar_frames_do_not_hide_the_mood(backend: Backend) -> None:
+def test_odd_unfamiliar_frames_do_not_hide_the_mood(backend: Household) -> None:
     seen(backend, "h" * 20, NOW - 10 * MIN, every=timedelta(seconds=30))
     seen(backend, "uuu", NOW - 2 * MIN, every=timedelta(seconds=20), familiar=False)
     reply = say(ActionMoodNow(), make_tracker("how is she", "ask_mood_now"))
@@ -163,7 +163,7 @@ def test_they_pronouns(make_backend: object) -> None:
 
 # Sleep.
 
-def test_sleep_when_awake_counts_naps_and_wake_ups_last_night(a_day: Backend) -> None:
+def test_sleep_when_awake_counts_naps_and_wake_ups_last_night(a_day: Household) -> None:
     reply = spoken(say(ActionSleep(), make_tracker("how did she sleep", "ask_sleep")))
     assert reply.startswith("She's been awake since 11:30 am, 2 and a half hours. "
                             "Her last sleep lasted about an hour and a half.")
@@ -171,28 +171,28 @@ def test_sleep_when_awake_counts_naps_and_wake_ups_last_night(a_day: Backend) ->
     assert reply.endswith("Last night she slept about 11 hours and woke up twice.")
 
 
-def test_sleep_when_asleep_says_since_when(backend: Backend) -> None:
+def test_sleep_when_asleep_says_since_when(backend: Household) -> None:
     letters = minutes("h", local(20, 12), local(20, 13)) + minutes("s", local(20, 13), NOW)
     seen(backend, letters, local(20, 12))
     reply = spoken(say(ActionSleep(), make_tracker("is she asleep", "ask_sleep")))
     assert reply == "She's been asleep since 1 pm, an hour. She has had 1 nap today, 59 minutes."
 
 
-def test_sleep_with_the_camera_off_says_what_it_last_saw(backend: Backend) -> None:
+def test_sleep_with_the_camera_off_says_what_it_last_saw(backend: Household) -> None:
     seen(backend, "s" * 40, local(20, 12))  # asleep noon to 12:39, then nothing
     reply = spoken(say(ActionSleep(), make_tracker("is she asleep", "ask_sleep")))
     assert reply.startswith("I can't see her on the camera right now. When I last saw her, at 12:39 pm, "
                             "she had been asleep for 39 minutes.")
 
 
-def test_sleep_with_nothing_seen(backend: Backend) -> None:
+def test_sleep_with_nothing_seen(backend: Household) -> None:
     reply = spoken(say(ActionSleep(), make_tracker("how did she sleep", "ask_sleep")))
     assert reply == "I can't see her on the camera right now. No naps yet today."
 
 
 # The day.
 
-def test_day_summary_of_today(a_day: Backend) -> None:
+def test_day_summary_of_today(a_day: Household) -> None:
     reply = spoken(say(ActionDaySummary(), make_tracker("how was her day", "ask_day_summary")))
     assert reply == (
         "Today she slept 3 times, about 7 hours and 40 minutes in all, fed twice and was mostly happy. "
@@ -201,7 +201,7 @@ def test_day_summary_of_today(a_day: Backend) -> None:
     )
 
 
-def test_day_summary_of_this_morning_and_of_the_last_hour(a_day: Backend) -> None:
+def test_day_summary_of_this_morning_and_of_the_last_hour(a_day: Household) -> None:
     morning = say(ActionDaySummary(), make_tracker("how was this morning", "ask_day_summary",
                                                    [{"entity": "period", "value": "this morning"}]))
     assert spoken(morning).startswith("This morning she slept twice, about 3 hours in all, didn't feed "
@@ -212,7 +212,7 @@ def test_day_summary_of_this_morning_and_of_the_last_hour(a_day: Backend) -> Non
                                    "No alerts.")
 
 
-def test_day_summary_of_a_period_to_come_or_unknown(a_day: Backend) -> None:
+def test_day_summary_of_a_period_to_come_or_unknown(a_day: Household) -> None:
     evening = say(ActionDaySummary(), make_tracker("how was the evening", "ask_day_summary",
                                                    [{"entity": "period", "value": "this evening"}]))
     assert spoken(evening) == "This evening hasn't started yet."
@@ -221,19 +221,19 @@ def test_day_summary_of_a_period_to_come_or_unknown(a_day: Backend) -> None:
     assert spoken(odd).startswith("I'm not sure what the weekend means. I can sum up today")
 
 
-def test_day_summary_with_no_frames(backend: Backend) -> None:
+def test_day_summary_with_no_frames(backend: Household) -> None:
     reply = say(ActionDaySummary(), make_tracker("how was her day", "ask_day_summary"))
     assert spoken(reply) == "Today I didn't see her on the camera. No alerts."
 
 
 # Feeds.
 
-def test_last_feed(a_day: Backend) -> None:
+def test_last_feed(a_day: Household) -> None:
     reply = say(ActionLastFeed(), make_tracker("when did she last eat", "ask_feeding"))
     assert spoken(reply) == "She last fed about 45 minutes ago, at 1:15 pm, for 19 minutes."
 
 
-def test_feeding_now_and_no_feed(backend: Backend) -> None:
+def test_feeding_now_and_no_feed(backend: Household) -> None:
     assert say(ActionLastFeed(), make_tracker("when did she eat", "ask_feeding")) == \
         "I haven't seen her feed in the last day."
     seen(backend, "f" * 10, NOW - 10 * MIN)
@@ -247,11 +247,11 @@ HUNGRY_NOT_UPSET = [{"entity": "mood", "value": "feed", "role": "actual", "liter
                     {"entity": "mood", "value": "upset", "role": "wrong"}]
 
 
-def labelled(b: Backend) -> list[Path]:
+def labelled(b: Household) -> list[Path]:
     return sorted((b.settings.data_dir / "labels").rglob("*.jpg"))
 
 
-def test_a_correction_labels_the_frames_of_the_latest_wrong_run(backend: Backend,
+def test_a_correction_labels_the_frames_of_the_latest_wrong_run(backend: Household,
                                                                  client: redis.Redis) -> None:
     happy = seen(backend, "h" * 10, NOW - 20 * MIN, every=timedelta(seconds=30), frames=True)
     upset = seen(backend, "u" * 30, NOW - 15 * MIN, every=timedelta(seconds=20), frames=True)
@@ -272,7 +272,7 @@ def test_a_correction_labels_the_frames_of_the_latest_wrong_run(backend: Backend
     assert {label.mood for label in LabelStore.of(client, backend.settings).all()} == {"feed"}
 
 
-def test_a_correction_without_roles_finds_the_wrong_mood_after_not(backend: Backend) -> None:
+def test_a_correction_without_roles_finds_the_wrong_mood_after_not(backend: Household) -> None:
     seen(backend, "u" * 5, NOW - 5 * MIN, frames=True)
     entities = [{"entity": "mood", "value": "upset"},
                 {"entity": "mood", "value": "feed", "literal": "hungry"}]
@@ -304,14 +304,14 @@ def test_correction_moods(text: str, entities: Sequence[tuple[str, str, str | No
     assert correction_moods(text, given) == expected
 
 
-def test_a_correction_without_the_right_mood_asks_for_it(backend: Backend) -> None:
+def test_a_correction_without_the_right_mood_asks_for_it(backend: Household) -> None:
     reply = say(ActionCorrectMood(), make_tracker("no she wasn't upset", "correct_mood",
                                                   [{"entity": "mood", "value": "upset", "role": "wrong"}]))
     assert spoken(reply) == "What was she really: hungry, happy, upset or asleep?"
     assert labelled(backend) == []
 
 
-def test_a_correction_with_no_frames_or_pruned_frames_is_honest(backend: Backend) -> None:
+def test_a_correction_with_no_frames_or_pruned_frames_is_honest(backend: Household) -> None:
     tracker = make_tracker("she was hungry not upset", "correct_mood", HUNGRY_NOT_UPSET)
     assert spoken(say(ActionCorrectMood(), tracker)) == (
         "Thanks. I have no pictures of her from the last half hour, so I can't learn from it this time.")
@@ -327,15 +327,15 @@ def test_a_correction_with_no_frames_or_pruned_frames_is_honest(backend: Backend
 
 # Failures.
 
-def test_redis_down_gets_a_short_sentence(backend: Backend) -> None:
+def test_redis_down_gets_a_short_sentence(backend: Household) -> None:
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, decode_responses=True)
-    with use_backend(Backend(backend.settings, dead, clock=backend.clock)):
+    with use_household(Household(backend.settings, dead, clock=backend.clock)):
         for action in (ActionMoodNow(), ActionSleep(), ActionDaySummary(), ActionLastFeed()):
             assert say(action, make_tracker("how is she", "ask_mood_now")) == \
                 "I can't reach Cradle's memory right now. Try again in a minute."
 
 
-def test_a_malformed_event_gets_a_short_sentence(backend: Backend, client: redis.Redis) -> None:
+def test_a_malformed_event_gets_a_short_sentence(backend: Household, client: redis.Redis) -> None:
     client.zadd("cradle:timeline:Mia:mood.observed", {'{"type": "mood.observed"}': NOW.timestamp() - 30})
     reply = say(ActionMoodNow(), make_tracker("how is she", "ask_mood_now"))
     assert reply == "Something in the nursery timeline looks wrong, so I can't answer that right now."
@@ -350,7 +350,7 @@ def test_the_action_server_registers_every_action_in_the_domain() -> None:
     assert set(executor.actions) == set(domain["actions"])
 
 
-def test_day_summary_tells_happy_and_upset_time_apart(backend: Backend) -> None:
+def test_day_summary_tells_happy_and_upset_time_apart(backend: Household) -> None:
     seen(backend, "h" * 45 + "u" * 75, NOW - 120 * MIN)
     reply = say(ActionDaySummary(), make_tracker("how were the last two hours", "ask_day_summary",
                                                  [{"entity": "period", "value": "the last two hours"}]))

@@ -13,7 +13,6 @@ from rasa_sdk import Tracker
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from chatbot.actions.backend import Backend, use_backend
 from chatbot.actions.base import UNREACHABLE
 from chatbot.actions.games import (
     ActionGameNext,
@@ -25,6 +24,7 @@ from chatbot.actions.games import (
     find_game,
     months_between,
 )
+from chatbot.actions.household import Household, use_household
 from services.games.embedder import Embedder, Vectors
 from services.games.model import Energy, Game, Place, load_catalogue
 from services.games.store import NET
@@ -41,7 +41,7 @@ def catalogue(embedder: Embedder) -> tuple[list[Game], Vectors]:
 
 
 @pytest.fixture
-def family(make_backend: Callable[..., Backend], catalogue: tuple[list[Game], Vectors]) -> Backend:
+def family(make_backend: Callable[..., Household], catalogue: tuple[list[Game], Vectors]) -> Household:
     """Mia, ten months old, and the catalogue in Redis."""
     backend = make_backend(children=[{**MIA, "born": MAYA_BORN}])
     backend.games.save(*catalogue)
@@ -68,7 +68,7 @@ class Conversation:
         assert reply and not set(reply) & MARKDOWN, reply
         return reply
 
-    def current(self, family: Backend) -> Game:
+    def current(self, family: Household) -> Game:
         return family.games.get(self.slots["game_current"])
 
 
@@ -77,7 +77,7 @@ def fits(game: Game, age: int, place: Place | None = None) -> bool:
     return low <= age <= high and (place is None or place in game.places)
 
 
-def test_search_offers_a_fitting_game_and_sets_the_slots(family: Backend) -> None:
+def test_search_offers_a_fitting_game_and_sets_the_slots(family: Household) -> None:
     chat = Conversation()
     reply = chat.ask(ActionGameSearch(), "a calm game in the car for a 2 year old", "request_game",
                      ("energy", "calm"), ("place", "car"), ("age", "2 year old"))
@@ -93,7 +93,7 @@ def test_search_offers_a_fitting_game_and_sets_the_slots(family: Backend) -> Non
 
 
 @pytest.mark.parametrize("age", ["six months", "ten month old", "18 mo", "two and a half", "a 3 year old"])
-def test_never_a_bath_game_in_the_car(family: Backend, age: str) -> None:
+def test_never_a_bath_game_in_the_car(family: Household, age: str) -> None:
     chat = Conversation()
     chat.ask(ActionGameSearch(), f"something splashy with water in the car for a {age}", "request_game",
              ("place", "car"), ("age", age))
@@ -111,7 +111,7 @@ def test_never_a_bath_game_in_the_car(family: Backend, age: str) -> None:
     ("a game to burn off some energy outside no toys", Place.outdoor, Energy.active, True),
 ])
 def test_filters_missed_by_the_entity_extractor_are_read_from_the_words(
-    family: Backend, text: str, place: Place, energy: Energy | None, no_toys: bool
+    family: Household, text: str, place: Place, energy: Energy | None, no_toys: bool
 ) -> None:
     chat = Conversation()
     chat.ask(ActionGameSearch(), text, "request_game")  # no entities at all
@@ -125,7 +125,7 @@ def test_filters_missed_by_the_entity_extractor_are_read_from_the_words(
         chat.ask(ActionGameNext(), "another one", "another_game")
 
 
-def test_no_age_said_means_the_childs_age(family: Backend) -> None:
+def test_no_age_said_means_the_childs_age(family: Household) -> None:
     assert months_between(family.children[0].born, NOW.date()) == 10  # type: ignore[arg-type]
     chat = Conversation()
     chat.ask(ActionGameSearch(), "a game to play outside", "request_game", ("place", "outdoor"))
@@ -135,7 +135,7 @@ def test_no_age_said_means_the_childs_age(family: Backend) -> None:
         chat.ask(ActionGameNext(), "another", "another_game")
 
 
-def test_another_one_never_repeats_until_none_is_left(family: Backend) -> None:
+def test_another_one_never_repeats_until_none_is_left(family: Household) -> None:
     chat = Conversation()
     chat.ask(ActionGameSearch(), "a game at bedtime for a baby", "request_game",
              ("place", "bedtime"), ("age", "3 months"))
@@ -150,14 +150,14 @@ def test_another_one_never_repeats_until_none_is_left(family: Backend) -> None:
     assert last.startswith("That's every game I know that fits.")
 
 
-def test_another_one_with_no_search_before_searches_from_the_words(family: Backend) -> None:
+def test_another_one_with_no_search_before_searches_from_the_words(family: Household) -> None:
     chat = Conversation()
     chat.ask(ActionGameNext(), "another bath game", "another_game", ("place", "bath"))
     assert fits(chat.current(family), 10, Place.bath)
     assert chat.slots["game_search"]["place"] == "bath"
 
 
-def test_another_one_may_change_a_filter(family: Backend) -> None:
+def test_another_one_may_change_a_filter(family: Household) -> None:
     chat = Conversation()
     chat.ask(ActionGameSearch(), "a game for a two year old", "request_game", ("age", "two year old"))
     chat.ask(ActionGameNext(), "another one but calm", "another_game", ("energy", "calm"))
@@ -166,7 +166,7 @@ def test_another_one_may_change_a_filter(family: Backend) -> None:
     assert len(set(chat.slots["game_offered"])) == 2
 
 
-def test_nothing_fits_says_what_to_relax(family: Backend) -> None:
+def test_nothing_fits_says_what_to_relax(family: Household) -> None:
     chat = Conversation()
     reply = chat.ask(ActionGameSearch(), "an active game in the bath", "request_game",
                      ("energy", "active"), ("place", "bath"))
@@ -174,7 +174,7 @@ def test_nothing_fits_says_what_to_relax(family: Backend) -> None:
     assert "game_current" not in chat.slots
 
 
-def test_nothing_fits_names_the_material(family: Backend) -> None:
+def test_nothing_fits_names_the_material(family: Household) -> None:
     reply = Conversation().ask(ActionGameSearch(), "an active game in the car with balls", "request_game",
                                ("energy", "active"), ("place", "car"), ("material", "balls"))
     assert reply == "I don't know a game that fits all of that. I know some if it needn't be with a ball."
@@ -188,7 +188,7 @@ def test_age_spans(low: int, high: int, said: str) -> None:
     assert age_span(low, high) == said
 
 
-def test_no_toys(family: Backend) -> None:
+def test_no_toys(family: Household) -> None:
     chat = Conversation()
     chat.ask(ActionGameSearch(), "a game with no toys", "request_game", ("material", "none"))
     for _ in range(4):
@@ -196,7 +196,7 @@ def test_no_toys(family: Backend) -> None:
         chat.ask(ActionGameNext(), "another one", "another_game")
 
 
-def test_bad_entities_are_ignored(family: Backend) -> None:
+def test_bad_entities_are_ignored(family: Household) -> None:
     chat = Conversation()
     chat.ask(ActionGameSearch(), "a game on the moon for a hundred year old", "request_game",
              ("place", "the moon"), ("age", "a hundred years"), ("skill", "juggling"), ("energy", "purple"))
@@ -204,7 +204,7 @@ def test_bad_entities_are_ignored(family: Backend) -> None:
     assert chat.slots["game_search"]["place"] is None
 
 
-def test_a_game_saved_by_voice_is_found_again_by_voice(family: Backend) -> None:
+def test_a_game_saved_by_voice_is_found_again_by_voice(family: Household) -> None:
     dad = Conversation(sender="dad")
     reply = dad.ask(ActionGameSave(), "um save a game where you blow raspberries on the baby's tummy "
                     "and sing the dinosaur song in the garden", "save_game")
@@ -220,12 +220,12 @@ def test_a_game_saved_by_voice_is_found_again_by_voice(family: Backend) -> None:
     assert mum.slots["game_current"] == saved.id
 
 
-def test_saving_nothing_is_a_clear_sentence(family: Backend) -> None:
+def test_saving_nothing_is_a_clear_sentence(family: Household) -> None:
     reply = Conversation().ask(ActionGameSave(), "", "save_game")
     assert reply.startswith("I couldn't make a game of that.")
 
 
-def test_rating_changes_the_vote(family: Backend) -> None:
+def test_rating_changes_the_vote(family: Household) -> None:
     mum = Conversation()
     mum.ask(ActionGameSearch(), "peekaboo", "request_game")
     game = mum.slots["game_current"]
@@ -240,7 +240,7 @@ def test_rating_changes_the_vote(family: Backend) -> None:
     assert family.client.hget(NET, "peekaboo") == ("0" if game == "peekaboo" else "1")
 
 
-def test_rating_needs_a_game_and_a_verdict(family: Backend) -> None:
+def test_rating_needs_a_game_and_a_verdict(family: Household) -> None:
     chat = Conversation()
     assert chat.ask(ActionGameRate(), "she loved it", "rate_game") == (
         "Which game? Say its name, or ask me for a game first.")
@@ -248,7 +248,7 @@ def test_rating_needs_a_game_and_a_verdict(family: Backend) -> None:
         'Did it go down well? Say "loved it" or "boring".')
 
 
-def test_read_it_reads_the_steps_and_the_safety_note(family: Backend) -> None:
+def test_read_it_reads_the_steps_and_the_safety_note(family: Household) -> None:
     chat = Conversation()
     chat.ask(ActionGameSearch(), "tummy time", "request_game", ("age", "3 months"))
     game = chat.current(family)
@@ -264,12 +264,12 @@ def test_read_it_reads_the_steps_and_the_safety_note(family: Backend) -> None:
     ("cushion mountin", "Cushion mountain"), ("wind the bobbin", "Wind the bobbin up"),
     ("the one where you crawl through a cardboard box", "Tunnel crawl"),
 ])
-def test_games_are_found_by_name(family: Backend, said: str, title: str) -> None:
+def test_games_are_found_by_name(family: Household, said: str, title: str) -> None:
     found = find_game(family.games, said)
     assert found is not None and found.title == title
 
 
-def test_unknown_games(family: Backend) -> None:
+def test_unknown_games(family: Household) -> None:
     chat = Conversation()
     assert chat.ask(ActionGameRead(), "read it", "read_game") == (
         "Which game? Say its name, or ask me for a game first.")
@@ -283,9 +283,9 @@ def test_unknown_games(family: Backend) -> None:
 
 @pytest.mark.parametrize("action", [ActionGameSearch(), ActionGameNext(), ActionGameSave(), ActionGameRate(),
                                     ActionGameRead()])
-def test_redis_down_is_one_clear_sentence(family: Backend, action: Any) -> None:
+def test_redis_down_is_one_clear_sentence(family: Household, action: Any) -> None:
     gone = redis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))  # nothing listens there
-    with use_backend(Backend(family.settings, gone, clock=family.clock)):
+    with use_household(Household(family.settings, gone, clock=family.clock)):
         tracker = make_tracker("she loved it", "rate_game", [{"entity": "rating", "value": "liked"}],
                                slots={"game_current": "peekaboo"})
         texts, events = run_action(action, tracker)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.actions.backend import Backend
+from chatbot.actions.household import Household
 from chatbot.actions.teach import ActionCorrectScene, ActionModelKnowledge, scene_tags_in
 from models.registry import Registry
 from services.settings.sections import DEFAULT_TAGS
@@ -38,7 +38,7 @@ def test_what_people_say_the_camera_shows(said: str, tags: list[str]) -> None:
     assert scene_tags_in(said, KNOWN) == tags
 
 
-def test_a_scene_said_in_the_chat_tags_the_latest_frames(backend: Backend) -> None:
+def test_a_scene_said_in_the_chat_tags_the_latest_frames(backend: Household) -> None:
     old = seen(backend, "h" * 3, NOW - 30 * MIN, frames=True)
     latest = seen(backend, "hhhh", NOW - 90 * timedelta(seconds=1), every=timedelta(seconds=20), frames=True)
     backend.labels.label_observed(backend.settings.frames_dir, latest[0], by="mum", at=NOW,
@@ -57,14 +57,14 @@ def test_a_scene_said_in_the_chat_tags_the_latest_frames(backend: Backend) -> No
     assert vague.startswith("What does the camera show: in the cot, on the floor")
 
 
-def test_no_recent_frames_no_tags(backend: Backend) -> None:
+def test_no_recent_frames_no_tags(backend: Household) -> None:
     seen(backend, "hh", NOW - 30 * MIN, frames=True)
     reply = say(ActionCorrectScene(), make_tracker("she's climbing out of the cot", "correct_scene"))
     assert reply == "Thanks. I have no pictures of her from the last few minutes to learn from."
     assert backend.labels.all() == []
 
 
-def test_how_well_cradle_knows_her(backend: Backend, tmp_path: Path) -> None:
+def test_how_well_cradle_knows_her(backend: Household, tmp_path: Path) -> None:
     untaught = say(ActionModelKnowledge(), make_tracker("how well do you know her", "ask_model_knowledge"))
     assert untaught.startswith("Nobody has taught me yet: I only know the demo's cartoon nursery")
     assert "labels from at least two days" in untaught

@@ -13,7 +13,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from chatbot.actions.backend import Backend
+from chatbot.actions.household import Household
 from services.bus.events import MoodObserved, utcnow
 from services.camera.store import FrameStore
 from services.redis_runtime import EmbeddedRedis
@@ -34,9 +34,9 @@ def settings(redis_server: EmbeddedRedis, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def backend(settings: Settings, client: redis.Redis) -> Backend:
+def backend(settings: Settings, client: redis.Redis) -> Household:
     """What `seen` writes through: the timeline and frames folder the gateway reads."""
-    return Backend(settings, client)
+    return Household(settings, client)
 
 
 def frames(gateway: TestClient, auth: Auth, **params: Any) -> list[dict[str, Any]]:
@@ -67,7 +67,7 @@ def test_every_route_needs_the_token(gateway: TestClient, method: str, path: str
 
 
 def test_recent_frames_newest_first_with_what_the_classifier_said(
-    gateway: TestClient, backend: Backend, settings: Settings, anna: Auth,
+    gateway: TestClient, backend: Household, settings: Settings, anna: Auth,
 ) -> None:
     now = utcnow()
     seen(backend, "ss", now - timedelta(hours=3), frames=True)  # outside a two-hour window
@@ -101,7 +101,7 @@ def test_recent_frames_newest_first_with_what_the_classifier_said(
 
 
 def test_a_label_gives_a_mood_and_scene_tags_which_can_change_and_go(
-    gateway: TestClient, backend: Backend, settings: Settings, client: redis.Redis, anna: Auth,
+    gateway: TestClient, backend: Household, settings: Settings, client: redis.Redis, anna: Auth,
 ) -> None:
     at = late_evening(utcnow())
     (frame,) = seen(backend, "u", at, frames=True)
@@ -142,7 +142,7 @@ def test_a_label_gives_a_mood_and_scene_tags_which_can_change_and_go(
     assert gateway.get("/api/labels", headers=anna).json() == {"labels": []}
 
 
-def test_the_latest_labels_newest_first(gateway: TestClient, backend: Backend, anna: Auth) -> None:
+def test_the_latest_labels_newest_first(gateway: TestClient, backend: Household, anna: Auth) -> None:
     written = seen(backend, "hhh", utcnow() - timedelta(minutes=5), frames=True)
     for frame in written:
         correction = {"frame_id": frame.frame_id, "child": "Mia", "mood": "upset"}
@@ -155,7 +155,7 @@ def test_the_latest_labels_newest_first(gateway: TestClient, backend: Backend, a
 
 
 def test_what_cannot_be_labelled_says_why(
-    gateway: TestClient, backend: Backend, settings: Settings, anna: Auth,
+    gateway: TestClient, backend: Household, settings: Settings, anna: Auth,
 ) -> None:
     pruned, corrupt, fine = seen(backend, "hhh", utcnow() - timedelta(minutes=5), frames=True)
     path_of(settings, pruned).unlink()

@@ -1,9 +1,10 @@
-"""What the custom actions talk to, behind one small object per action-server process.
+"""The household the custom actions talk to: the family (settings, children, time zone) and
+its stores (timeline, alerts, mutes, labels, games), one object per action-server process.
 
-The actions never open Redis or read settings themselves: `backend()` builds a `Backend`
+The actions never open Redis or read settings themselves: `household()` builds a `Household`
 once (from the environment `cradle up` gives the action server) and every action asks
 it for the timeline, the alerts, the games and the family. Tests hand in their own with
-`use_backend`, built over the test's Redis.
+`use_household`, built over the test's Redis.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class UnknownChild(LookupError):
 
 
 @dataclass
-class Backend:
+class Household:
     settings: Settings
     client: redis.Redis
     clock: Clock = field(default=utcnow)
@@ -90,29 +91,29 @@ class Backend:
 
 
 _lock = threading.Lock()
-_backend: Backend | None = None
+_household: Household | None = None
 
 
-def backend() -> Backend:
-    """The process's backend, built on first use from the settings in the environment."""
-    global _backend
+def household() -> Household:
+    """The process's household, built on first use from the settings in the environment."""
+    global _household
     with _lock:
-        if _backend is None:
+        if _household is None:
             settings = load_settings()
             if not settings.redis.url:
                 raise RuntimeError("the action server needs CRADLE_REDIS__URL (cradle up sets it)")
-            _backend = Backend(settings, connect(settings.redis.url, settings))
-        return _backend
+            _household = Household(settings, connect(settings.redis.url, settings))
+        return _household
 
 
 @contextlib.contextmanager
-def use_backend(replacement: Backend) -> Iterator[Backend]:
+def use_household(replacement: Household) -> Iterator[Household]:
     """Run the actions against `replacement` (tests), restoring the previous one after."""
-    global _backend
+    global _household
     with _lock:
-        previous, _backend = _backend, replacement
+        previous, _household = _household, replacement
     try:
         yield replacement
     finally:
         with _lock:
-            _backend = previous
+            _household = previous
