@@ -28,7 +28,7 @@ from services.auth import Role, UserStore
 from services.bus.events import utcnow
 from services.delivery.alert_feed import AlertFeed, SseChannel
 from services.gateway.app import create_app
-from services.gateway.web import shell_files
+from services.gateway.shell import shell_files
 from services.redis_runtime import EmbeddedRedis, connect, free_port
 from services.settings import load_settings
 

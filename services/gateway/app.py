@@ -34,9 +34,9 @@ from services.gateway.routes import (
     timeline,
     voice,
 )
+from services.gateway.shell import mount as mount_web_app
 from services.gateway.state import GatewayState
 from services.gateway.validation import refuse_unencodable, validation_failed
-from services.gateway.web import mount as mount_web_app
 from services.redis_runtime import connect
 from services.settings import Settings, get_settings
 from services.tasks import create_celery

@@ -1,4 +1,4 @@
-"""The family web app: a PWA of plain ES modules in `web/`, served by the gateway.
+"""The family web app's shell: the PWA of plain ES modules in `web/`, served by the gateway.
 
 There is no build step: the browser loads `web/js/*.js` as modules. The service worker
 (`/sw.js`, at the root so it controls the whole app) caches the shell under a name made

@@ -9,7 +9,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from services.auth import Role, UserStore
-from services.gateway.web import WEB, shell_files, shell_version
+from services.gateway.shell import WEB, shell_files, shell_version
 
 
 def test_the_shell_needs_no_token_and_locks_down_what_it_may_load(gateway: TestClient) -> None:
