@@ -26,7 +26,7 @@ SEVERITY_WORDS = {"info": "just for information", "warning": "a warning", "urgen
 def _window(said: str | None, now: datetime, cradle: Household) -> Period:
     """The time a question about alerts covers: the period named, else the last day."""
     if said:
-        return parse_period(said, now, cradle.timezone)
+        return parse_period(said, now, cradle.settings.family)
     return Period(now - timedelta(days=1), now, "in the last day")
 
 

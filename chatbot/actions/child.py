@@ -24,7 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot.actions.base import CradleAction, message_text, named_child
 from chatbot.actions.household import Household
-from chatbot.actions.periods import NIGHT_ENDS, Period, parse_period
+from chatbot.actions.periods import Period, parse_period
 from chatbot.actions.phrases import (
     Pronouns,
     ago,
@@ -205,7 +205,7 @@ class ActionDaySummary(ChildAction):
 
     def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
         now, tz = b.now(), b.timezone
-        period = parse_period(next(tracker.get_latest_entity_values("period"), None), now, tz)
+        period = parse_period(next(tracker.get_latest_entity_values("period"), None), now, b.settings.family)
         if period.empty:
             raise Trouble(f"{capital(period.words)} hasn't started yet.")
         child, timeline = who.child.id, b.timeline
@@ -297,10 +297,10 @@ class ActionSleep(ChildAction):
         return " ".join(sentences)
 
     def _naps(self, b: Household, who: Subject, now: datetime) -> list[str]:
-        local = now.astimezone(b.timezone)
-        if local.time() < NIGHT_ENDS:
+        local, morning = now.astimezone(b.timezone), b.settings.family.night_end
+        if local.time() < morning:
             return []
-        day_start = datetime.combine(local.date(), NIGHT_ENDS, tzinfo=b.timezone)
+        day_start = datetime.combine(local.date(), morning, tzinfo=b.timezone)
         naps = [s for s in b.timeline.sleep_sessions(who.child.id, day_start, now) if s.start >= day_start]
         if not naps:
             return ["No naps yet today."]
@@ -309,7 +309,7 @@ class ActionSleep(ChildAction):
                 + (" in all." if len(naps) > 1 else ".")]
 
     def _night(self, b: Household, who: Subject, now: datetime) -> list[str]:
-        night = parse_period("last night", now, b.timezone)
+        night = parse_period("last night", now, b.settings.family)
         if night.empty:
             return []
         sleeps = [s for s in b.timeline.sleep_sessions(who.child.id, night.start, night.end)

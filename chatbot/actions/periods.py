@@ -1,10 +1,11 @@
 """The stretch of time a question is about ("this morning", "last night", "the last 3
 hours"), in the family's time zone.
 
-`parse_period(words, now, tz)` turns the NLU's `period` entity into a `Period` whose end
-is never after `now`: "this afternoon" asked at 2 pm is noon to 2 pm. Parts of the day:
-morning 5 am to noon, afternoon noon to 5 pm, evening 5 pm to midnight, the night 7 pm
-to 7 am.
+`parse_period(words, now, family)` turns the NLU's `period` entity into a `Period` whose
+end is never after `now`: "this afternoon" asked at 2 pm is noon to 2 pm. Parts of the
+day: morning 5 am to noon, afternoon noon to 5 pm, evening 5 pm to midnight; the night is
+the family's (`family.night_start` to `family.night_end`, the same night the alerts and
+the caption safety rules use).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from chatbot.actions.phrases import span
+from services.settings.sections import FamilySettings
 
 MORNING, NOON, EVENING_STARTS = time(5), time(12), time(17)
-NIGHT_STARTS, NIGHT_ENDS = time(19), time(7)
 LONGEST_LOOKBACK = timedelta(days=2)  # "the last 200 hours" is more than the timeline's views answer
 
 NUMBERS = {
@@ -74,9 +75,10 @@ def _lookback(count: int, unit: str, now: datetime) -> Period:
     return Period(now - length, now, f"in the last {spoken}")
 
 
-def parse_period(words: str | None, now: datetime, tz: ZoneInfo) -> Period:
-    """The period `words` name, as of `now` (aware) in `tz`; no words means today so far.
-    Raises UnknownPeriod for words it cannot place."""
+def parse_period(words: str | None, now: datetime, family: FamilySettings) -> Period:
+    """The period `words` name, as of `now` (aware), in the family's time zone and nights; no
+    words means today so far. Raises UnknownPeriod for words it cannot place."""
+    tz, night_starts, night_ends = family.zone, family.night_start, family.night_end
     said = re.sub(r"\s+", " ", (words or "today").strip().lower().replace("-", " "))
     said = re.sub(r"^(?:for|during|over|in|from) ", "", said)
     local = now.astimezone(tz)
@@ -92,11 +94,11 @@ def parse_period(words: str | None, now: datetime, tz: ZoneInfo) -> Period:
         return _upto(_at(today, EVENING_STARTS, tz), _at(today + timedelta(days=1), time(0), tz), now,
                      "this evening")
     if said in ("last night", "the night", "overnight", "the night before", "night"):
-        return _upto(_at(yesterday, NIGHT_STARTS, tz), _at(today, NIGHT_ENDS, tz), now, "last night")
+        return _upto(_at(yesterday, night_starts, tz), _at(today, night_ends, tz), now, "last night")
     if said in ("tonight", "this night"):
         # Before dawn "tonight" is the night still going; after it, the one to come.
-        start_day = yesterday if local.time() < NIGHT_ENDS else today
-        return _upto(_at(start_day, NIGHT_STARTS, tz), now, now, "tonight")
+        start_day = yesterday if local.time() < night_ends else today
+        return _upto(_at(start_day, night_starts, tz), now, now, "tonight")
     if said in ("yesterday", "all day yesterday", "yesterday all day"):
         return _upto(_at(yesterday, time(0), tz), _at(today, time(0), tz), now, "yesterday")
     if said in ("yesterday morning",):

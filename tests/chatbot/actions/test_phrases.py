@@ -4,7 +4,7 @@ negative, markdown or out of order on any input."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,10 +13,14 @@ from hypothesis import strategies as st
 
 from chatbot.actions.periods import UnknownPeriod, parse_period
 from chatbot.actions.phrases import Pronouns, ago, clock_time, day_and_time, listing, plural, span, times
-from services.settings.sections import ChildSettings
+from services.settings.sections import ChildSettings, FamilySettings
 from tests.chatbot.actions.conftest import MARKDOWN
 
 NEW_YORK = ZoneInfo("America/New_York")
+
+
+def family(tz: ZoneInfo, **nights: time) -> FamilySettings:
+    return FamilySettings(timezone=tz.key, **nights)
 BASE = datetime(2026, 11, 20, 19, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
 deltas = st.timedeltas(min_value=timedelta(seconds=-600), max_value=timedelta(days=12))
@@ -141,7 +145,7 @@ PERIOD_WORDS = ["today", "this morning", "this afternoon", "this evening", "last
 @given(now=instants, tz=zones, words=st.sampled_from(PERIOD_WORDS))
 def test_a_period_never_ends_after_now_and_is_at_most_two_days(now: datetime, tz: ZoneInfo,
                                                                 words: str) -> None:
-    period = parse_period(words, now, tz)
+    period = parse_period(words, now, family(tz))
     assert period.start <= period.end <= now
     assert period.end - period.start <= timedelta(days=2)
     assert period.words and not MARKDOWN & set(period.words)
@@ -149,21 +153,31 @@ def test_a_period_never_ends_after_now_and_is_at_most_two_days(now: datetime, tz
 
 @given(now=instants, tz=zones, hours=st.integers(1, 48))
 def test_the_last_n_hours_is_exactly_n_hours(now: datetime, tz: ZoneInfo, hours: int) -> None:
-    period = parse_period(f"the last {hours} hours", now, tz)
+    period = parse_period(f"the last {hours} hours", now, family(tz))
     assert period.end == now and period.end - period.start == timedelta(hours=hours)
 
 
 def test_periods_in_the_family_time_zone() -> None:
     now = datetime(2026, 11, 20, 14, 30, tzinfo=NEW_YORK)
-    morning = parse_period("this morning", now, NEW_YORK)
+    morning = parse_period("this morning", now, family(NEW_YORK))
     assert (morning.start, morning.end) == (datetime(2026, 11, 20, 5, 0, tzinfo=NEW_YORK),
                                             datetime(2026, 11, 20, 12, 0, tzinfo=NEW_YORK))
-    night = parse_period("last night", now, NEW_YORK)
+    night = parse_period("last night", now, family(NEW_YORK))
     assert (night.start, night.end) == (datetime(2026, 11, 19, 19, 0, tzinfo=NEW_YORK),
                                         datetime(2026, 11, 20, 7, 0, tzinfo=NEW_YORK))
-    assert parse_period(None, now, NEW_YORK).start == datetime(2026, 11, 20, 0, 0, tzinfo=NEW_YORK)
-    assert parse_period("this evening", now, NEW_YORK).empty
-    assert parse_period("the last hour", now, NEW_YORK).words == "in the last hour"
-    assert parse_period("past 90 minutes", now, NEW_YORK).words == "in the last hour and a half"
+    assert parse_period(None, now, family(NEW_YORK)).start == datetime(2026, 11, 20, 0, 0, tzinfo=NEW_YORK)
+    assert parse_period("this evening", now, family(NEW_YORK)).empty
+    assert parse_period("the last hour", now, family(NEW_YORK)).words == "in the last hour"
+    assert parse_period("past 90 minutes", now, family(NEW_YORK)).words == "in the last hour and a half"
     with pytest.raises(UnknownPeriod, match="this morning"):
-        parse_period("next tuesday", now, NEW_YORK)
+        parse_period("next tuesday", now, family(NEW_YORK))
+
+
+def test_last_night_is_the_familys_night() -> None:
+    now = datetime(2026, 11, 20, 14, 30, tzinfo=NEW_YORK)
+    owls = family(NEW_YORK, night_start=time(21, 30), night_end=time(6, 15))
+    night = parse_period("last night", now, owls)
+    assert (night.start, night.end) == (datetime(2026, 11, 19, 21, 30, tzinfo=NEW_YORK),
+                                        datetime(2026, 11, 20, 6, 15, tzinfo=NEW_YORK))
+    before_dawn = datetime(2026, 11, 20, 5, 0, tzinfo=NEW_YORK)
+    assert parse_period("tonight", before_dawn, owls).start == datetime(2026, 11, 19, 21, 30, tzinfo=NEW_YORK)
