@@ -25,16 +25,13 @@ def get_state(request: Request) -> GatewayState:
 State = Annotated[GatewayState, Depends(get_state)]
 
 
-def timeline_of(state: GatewayState) -> Timeline:
-    """The family's timeline, built from the settings: every route reaches it this way."""
+def timeline_of(state: State) -> Timeline:
+    """The family's timeline, built from the settings: every route reaches it this way,
+    as the dependency below or called with the state it already has."""
     return Timeline.from_settings(state.redis, state.settings)
 
 
-def get_timeline(state: State) -> Timeline:
-    return timeline_of(state)
-
-
-FamilyTimeline = Annotated[Timeline, Depends(get_timeline)]
+FamilyTimeline = Annotated[Timeline, Depends(timeline_of)]
 
 
 def _refuse(request: Request, why: str) -> HTTPException:
