@@ -96,9 +96,10 @@ class FrameStore:
             path = self.file(reference)
             if path is not None and path.is_file():
                 return path
+        root = self.root.resolve()
         for candidate in self.frames(camera, frame_id):  # an event from before events carried it
-            path = self.file(candidate.relative_to(self.root).as_posix())
-            if path is not None and path.is_file():
+            path = candidate.resolve()
+            if path.is_relative_to(root):  # a camera named "../x" finds nothing outside
                 return path
         return None
 
