@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from models.caption.safety import DEFAULT_RULES, Period, RuleSet, load_rules
+from models.caption.safety import DEFAULT_RULES, RuleSet, load_rules
 from models.caption.serve import Caption
 from models.mood.serve import MoodFailure
 from models.vision import FrameAnalysis, SceneAnalyser, hazards, load_analyser, served_checkpoints
@@ -71,8 +71,7 @@ def load_vision(settings: Settings) -> VisionModels:
     checkpoints = serving(settings)
     analyser = load_analyser(settings.models_dir, *checkpoints, device=models.device,
                              beam_size=models.caption_beam, max_batch=models.vision_batch)
-    night = Period(settings.family.night_start, settings.family.night_end)  # the family's night
-    rules = load_rules(models.safety_rules or DEFAULT_RULES, periods={"night": night})
+    rules = load_rules(models.safety_rules or DEFAULT_RULES, periods={"night": settings.family.night})
     return VisionModels(analyser, rules, checkpoints)
 
 

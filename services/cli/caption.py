@@ -170,14 +170,14 @@ def describe(
     at: Annotated[datetime | None, typer.Option(help="When the frame was taken [now].")] = None,
 ) -> None:
     """Caption one image and show which safety rules it triggers."""
-    from models.caption.safety import DEFAULT_RULES, Period, RuleError, load_rules
+    from models.caption.safety import DEFAULT_RULES, RuleError, load_rules
     from models.caption.serve import Captioner, CaptionFailure
 
     settings = settings_or_exit()
     models_dir, family = settings.models_dir, settings.family
     try:
         rule_set = load_rules(rules or DEFAULT_RULES,
-                              periods={"night": Period(family.night_start, family.night_end)})
+                              periods={"night": family.night})
         captioner = Captioner(_checkpoint(checkpoint, models_dir), weights_dir=models_dir,
                               beam_size=beam_size)
     except (RuleError, FileNotFoundError, ValueError) as exc:

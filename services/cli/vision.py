@@ -105,15 +105,14 @@ def analyse(
     at: Annotated[str | None, typer.Option(help="Local time of day for the rules, HH:MM [now].")] = None,
 ) -> None:
     """Run the served mood and caption models and the safety rules on image files."""
-    from models.caption.safety import DEFAULT_RULES, Period, RuleError, load_rules
+    from models.caption.safety import DEFAULT_RULES, RuleError, load_rules
     from models.vision import load_analyser
 
     settings = settings_or_exit()
     try:
         when = local_time(at, settings.family.zone)
         models = settings.models
-        night = Period(settings.family.night_start, settings.family.night_end)
-        rules = load_rules(models.safety_rules or DEFAULT_RULES, periods={"night": night})
+        rules = load_rules(models.safety_rules or DEFAULT_RULES, periods={"night": settings.family.night})
         analyser = load_analyser(settings.models_dir, models.mood_checkpoint, models.caption_checkpoint,
                                  device=models.device, beam_size=models.caption_beam,
                                  max_batch=models.vision_batch)

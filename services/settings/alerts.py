@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from services.settings.base import Section, within
+from models.caption.safety import Period
+from services.settings.base import Section
 
 Severity = Literal["info", "warning", "urgent"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "urgent": 2}
@@ -135,7 +136,7 @@ class AlertRules(Section):
         if self.quiet_start is None or self.quiet_end is None:
             return None
         local = at.astimezone(zone)
-        if not within(local.time(), self.quiet_start, self.quiet_end):
+        if not Period(self.quiet_start, self.quiet_end).contains(local.time()):
             return None
         end = local.replace(hour=self.quiet_end.hour, minute=self.quiet_end.minute,
                             second=self.quiet_end.second, microsecond=0)

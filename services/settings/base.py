@@ -1,9 +1,8 @@
-"""The base of every settings section (strict, frozen, defaults validated), and the one
-reading of a window of the day (night, quiet hours) that the sections share."""
+"""The base of every settings section: strict, frozen, defaults validated. A window of the
+day (night, quiet hours) is read as the caption safety rules read theirs, with
+`models.caption.safety.Period`, so there is one reading of "from 19:00 to 07:00"."""
 
 from __future__ import annotations
-
-from datetime import time
 
 from pydantic import BaseModel, ConfigDict
 
@@ -11,9 +10,3 @@ from pydantic import BaseModel, ConfigDict
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
-
-def within(now: time, start: time, end: time) -> bool:
-    """Whether `now` lies in [start, end), a window that may cross midnight."""
-    if start <= end:
-        return start <= now < end
-    return now >= start or now < end

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from services.settings.base import Section, within
+from models.caption.safety import Period
+from services.settings.base import Section
 from services.settings.limits import GatewayLimits
 
 
@@ -411,8 +412,13 @@ class FamilySettings(Section):
         """`at` in the family's local time."""
         return at.astimezone(self.zone)
 
+    @property
+    def night(self) -> Period:
+        """The family's night, as the alerts and the caption safety rules both read it."""
+        return Period(self.night_start, self.night_end)
+
     def is_night(self, at: datetime) -> bool:
-        return within(self.local(at).time(), self.night_start, self.night_end)
+        return self.night.contains(self.local(at).time())
 
 
 class RasaSettings(Section):
