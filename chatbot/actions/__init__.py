@@ -11,9 +11,15 @@ runs at import time: `household()` connects on the first action.
 About a child (child.py):
     action_mood_now       how the child is now, and since when
     action_day_summary    moods, sleeps, feeds, alerts and a caption or two over a period
-    action_sleep          asleep or awake and since when, today's naps, last night's wake-ups
-    action_last_feed      when the last feed was and how long it lasted
+    action_sleep          asleep or awake and since when; a period's sleep ("last night"),
+                          asleep or not at a moment ("at 3 am")
+    action_wake_time      when the last sleep ended (and, after a nap, when the day began)
+    action_naps           today's (or a period's) naps, each and in total
+    action_last_feed      when the last feed was and how long it lasted; a period's feeds
     action_correct_mood   a caregiver's correction: the frames go to the labelled data
+
+Follow-ups (followup.py): action_follow_up, "and yesterday?", "what about Leo?": the last
+question again, with the period or child the follow-up names.
 
 Teaching (teach.py):
     action_correct_scene     what the camera shows: the latest frames get scene tags
@@ -27,6 +33,6 @@ action_game_rate, action_game_read.
 
 Shared: base.py (`CradleAction`: the answer runs off the event loop, failures become a
 short sentence), household.py (the family and its timeline, alerts, games and labels behind one object),
-phrases.py (spoken times, spans and pronouns), periods.py ("this morning", "last night"),
+phrases.py (spoken times, spans and pronouns), periods.py ("last night", "since lunch", "at 3 am"),
 parsing.py (the games' and mutes' word parsing).
 """

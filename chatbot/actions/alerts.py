@@ -9,9 +9,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot.actions import parsing
-from chatbot.actions.base import CradleAction, entity, message_text, named_child
+from chatbot.actions.base import CradleAction, asked_about, asked_period, entity, message_text, named_child
 from chatbot.actions.household import Household
-from chatbot.actions.periods import Period, parse_period
+from chatbot.actions.periods import Period
 from chatbot.actions.phrases import ago, capital, clock_time, plural, span
 from services.alerts import AlertRecord, Mute, acknowledge_alert
 from services.settings.sections import ChildSettings
@@ -23,11 +23,9 @@ LONGEST_MUTE = timedelta(hours=12)
 SEVERITY_WORDS = {"info": "just for information", "warning": "a warning", "urgent": "urgent"}
 
 
-def _window(said: str | None, now: datetime, cradle: Household) -> Period:
+def _window(asked: Period | None, now: datetime) -> Period:
     """The time a question about alerts covers: the period named, else the last day."""
-    if said:
-        return parse_period(said, now, cradle.settings.family)
-    return Period(now - timedelta(days=1), now, "in the last day")
+    return asked or Period(now - timedelta(days=1), now, "in the last day")
 
 
 def _state_sentence(record: AlertRecord, sender: str) -> str:
@@ -50,13 +48,14 @@ class ActionAlerts(CradleAction):
                cradle: Household) -> list[dict[str, Any]]:
         child = cradle.child(named_child(tracker))
         now = cradle.now()
-        period = _window(entity(tracker, "period"), now, cradle)
+        asked = asked_period(tracker, cradle)
+        period = _window(asked, now)
         said = period.words
         found = cradle.alerts.list(child.id, since=period.start, until=period.end, limit=100)
         who = f" for {child.spoken_name}" if len(cradle.children) > 1 else ""
         if not found:
             dispatcher.utter_message(text=f"No alerts{who} {said}.")
-            return []
+            return asked_about(self.action_name, child.id, asked)
         latest = found[0]
         urgent = sum(r.severity == "urgent" for r in found)
         count = f"{capital(plural(len(found), 'alert'))}{who} {said}"
@@ -67,7 +66,7 @@ class ActionAlerts(CradleAction):
         text = (f"{count}{opening} {ago(latest.raised_at, now)}: {reason} "
                 f"It was {SEVERITY_WORDS[latest.severity]}. {_state_sentence(latest, tracker.sender_id)}")
         dispatcher.utter_message(text=text)
-        return []
+        return asked_about(self.action_name, child.id, asked)
 
 
 class ActionAcknowledgeAlert(CradleAction):

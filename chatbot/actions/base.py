@@ -15,13 +15,18 @@ from typing import Any, ClassVar
 
 import redis
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from chatbot.actions.household import Household, UnknownChild, household
-from chatbot.actions.periods import UnknownPeriod
+from chatbot.actions.periods import Period, UnknownPeriod, parse_period, period_in
 
 log = logging.getLogger("chatbot.actions")
+
+# The questions a follow-up ("and yesterday?", "what about Leo?") asks again.
+TOPICS = ("action_mood_now", "action_day_summary", "action_sleep", "action_wake_time", "action_naps",
+          "action_last_feed", "action_alerts")
 
 UNREACHABLE = "I can't reach Cradle's memory right now. Try again in a minute."
 BROKEN = "Sorry, something went wrong on my side. Try again in a minute."
@@ -43,7 +48,11 @@ class CradleAction(Action, ABC):
         """`answer`, with every failure turned into a short sentence (and a log entry)."""
         try:
             return self.answer(dispatcher, tracker, household())
-        except (UnknownChild, UnknownPeriod) as exc:
+        except UnknownChild as exc:
+            # Answered once, then forgotten: the next question is about the family's child.
+            dispatcher.utter_message(text=str(exc))
+            return [SlotSet("child", None)]
+        except UnknownPeriod as exc:
             dispatcher.utter_message(text=str(exc))
         except redis.RedisError:
             log.exception("%s: Redis failed", self.action_name)
@@ -72,6 +81,33 @@ def message_text(tracker: Tracker) -> str:
 
 
 def named_child(tracker: Tracker) -> str | None:
-    """The child the message names, else the one the conversation is about (the slot)."""
+    """The child the message names, else the one the conversation is about (the slot,
+    which holds only a child the family has: an unknown name is never kept)."""
     slot = tracker.get_slot("child")
     return entity(tracker, "child") or (str(slot) if isinstance(slot, str) and slot.strip() else None)
+
+
+def asked_period(tracker: Tracker, cradle: Household) -> Period | None:
+    """The period the latest message asks about: its `period` entity, else one the words
+    hold that the entity extractor missed ("since lunch", "at 3 am"); None when it names
+    none. Raises UnknownPeriod for an entity that is no period Cradle can place."""
+    now, family, said = cradle.now(), cradle.settings.family, message_text(tracker)
+    words = entity(tracker, "period")
+    if words is None:
+        return period_in(said, now, family)
+    try:
+        return parse_period(words, now, family)
+    except UnknownPeriod:
+        found = period_in(said, now, family)
+        if found is None:
+            raise
+        return found
+
+
+def asked_about(action: str, child: str, period: Period | None) -> list[dict[str, Any]]:
+    """The slots a question leaves: the child it was about and, for a question a follow-up
+    may repeat, the question and its period (None: the question's own default)."""
+    events = [SlotSet("child", child)]
+    if action in TOPICS:
+        events += [SlotSet("topic", action), SlotSet("period", period.words if period else None)]
+    return events

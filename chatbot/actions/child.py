@@ -22,7 +22,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from chatbot.actions.base import CradleAction, message_text, named_child
+from chatbot.actions.base import CradleAction, asked_about, asked_period, message_text, named_child
 from chatbot.actions.household import Household
 from chatbot.actions.periods import Period, parse_period
 from chatbot.actions.phrases import (
@@ -123,25 +123,30 @@ class Subject:
 class ChildAction(CradleAction):
     """A question about one child: subclasses write `tell`, which returns the reply.
 
-    Still abstract (rasa-sdk must not register it). Trouble, and data the timeline should
-    never hold, become a short sentence here; base.py handles Redis and the rest."""
+    Still abstract (rasa-sdk must not register it). The child asked about is remembered in
+    the `child` slot (a name Cradle does not know is answered once and forgotten: base.py);
+    the question itself in `topic` and `period`, which only a follow-up ("and yesterday?")
+    reads. Trouble, and data the timeline should never hold, become a short sentence here;
+    base.py handles Redis and the rest."""
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                cradle: Household) -> list[dict[str, Any]]:
         child = cradle.child(named_child(tracker))
+        period = asked_period(tracker, cradle)
         try:
-            reply = self.tell(cradle, Subject.of(child, len(cradle.children)), tracker)
+            reply = self.tell(cradle, Subject.of(child, len(cradle.children)), tracker, period)
         except Trouble as exc:
             reply = str(exc)
         except (MalformedEvent, DataError):
             log.exception("%s: bad data in the timeline", self.action_name)
             reply = "Something in the nursery timeline looks wrong, so I can't answer that right now."
         dispatcher.utter_message(text=reply)
-        return []
+        return asked_about(self.action_name, child.id, period)
 
     @abstractmethod
-    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
-        """The reply, from the household's timeline; may raise Trouble with a reply."""
+    def tell(self, b: Household, who: Subject, tracker: Tracker, period: Period | None) -> str:
+        """The reply, from the household's timeline, about `period` when the question named
+        one (None: the subclass's own default); may raise Trouble with a reply."""
 
 
 def _since_words(since: datetime, now: datetime, window_start: datetime) -> str:
@@ -154,7 +159,7 @@ def _since_words(since: datetime, now: datetime, window_start: datetime) -> str:
 class ActionMoodNow(ChildAction):
     action_name = "action_mood_now"
 
-    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
+    def tell(self, b: Household, who: Subject, tracker: Tracker, period: Period | None) -> str:
         timeline, now, tz = b.timeline, b.now(), b.timezone
         if timeline.view_is_new(who.child.id):
             return NEW_VIEW
@@ -203,9 +208,9 @@ def _notable(moments: Sequence[tuple[datetime, str]], count: int = 2) -> list[tu
 class ActionDaySummary(ChildAction):
     action_name = "action_day_summary"
 
-    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
+    def tell(self, b: Household, who: Subject, tracker: Tracker, period: Period | None) -> str:
         now, tz = b.now(), b.timezone
-        period = parse_period(next(tracker.get_latest_entity_values("period"), None), now, b.settings.family)
+        period = period or parse_period(None, now, b.settings.family)
         if period.empty:
             raise Trouble(f"{capital(period.words)} hasn't started yet.")
         child, timeline = who.child.id, b.timeline
@@ -260,9 +265,15 @@ class ActionDaySummary(ChildAction):
 
 
 class ActionSleep(ChildAction):
+    """ "Is she asleep?", "how did she sleep last night?", "was he asleep at 3 am?"."""
+
     action_name = "action_sleep"
 
-    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
+    def tell(self, b: Household, who: Subject, tracker: Tracker, period: Period | None) -> str:
+        if period is not None and period.moment is not None:
+            return _asleep_at(b, who, period.moment)
+        if period is not None:
+            return _slept_over(b, who, period)
         now, tz, timeline, child = b.now(), b.timezone, b.timeline, who.child.id
         sessions = timeline.sleep_sessions(child, now - timeline.lookback)
         current = timeline.mood_now(child)
@@ -323,11 +334,149 @@ class ActionSleep(ChildAction):
         return [f"Last night {who.she} slept {span(slept)} and {woke}."]
 
 
+
+def _woke(sleep: Span) -> datetime:
+    """When a finished sleep ended: the first frame of the next mood, else the last asleep."""
+    return sleep.ended or sleep.end
+
+
+def _slept_over(b: Household, who: Subject, period: Period) -> str:
+    """How `period` went for sleep: how long, from when to when, and the wake-ups between."""
+    if period.empty:
+        raise Trouble(f"{capital(period.words)} hasn't started yet.")
+    tz, child, opening = b.timezone, who.child.id, capital(period.words)
+    sleeps = [s for s in b.timeline.sleep_sessions(child, period.start, period.end) if s.start <= period.end]
+    if not sleeps:
+        seen = b.timeline.events(child, period.start, period.end, types=["mood.observed"])
+        if not seen:
+            return f"{opening} I didn't see {who.her} on the camera."
+        return f"{opening} {who.she} didn't sleep."
+    slept = _clipped(sleeps, period)
+    first, last = sleeps[0], sleeps[-1]
+    start = max(first.start, period.start)
+    if last.ongoing and period.end >= b.now() - timedelta(minutes=1):
+        still = "is" if who.by_name else who.pronouns.be
+        until = f"from {clock_time(start, tz)}, and {who.she} {still} still asleep"
+    else:
+        until = f"from {clock_time(start, tz)} to {clock_time(min(_woke(last), period.end), tz)}"
+    wake_ups = [w.at for w in b.timeline.wake_ups(child, period.start, period.end)
+                if any(period.start <= w.at <= s.start <= period.end for s in sleeps)]
+    if wake_ups:
+        woke = f"woke up {times(len(wake_ups))}, " + listing([f"at {clock_time(w, tz)}" for w in wake_ups])
+    else:
+        woke = "didn't wake up" if len(sleeps) == 1 else f"slept {times(len(sleeps))}"
+    return f"{opening} {who.she} slept {span(slept)}, {until}, and {woke}."
+
+
+def _asleep_at(b: Household, who: Subject, moment: datetime) -> str:
+    """Whether the child was asleep at one moment ("at 3 am"), and that sleep's span."""
+    tz, child = b.timezone, who.child.id
+    when = f"At {clock_time(moment, tz)}"
+    if moment > b.now():
+        raise Trouble(f"{when} hasn't come yet.")
+    sleeps = b.timeline.sleep_sessions(child, moment - timedelta(minutes=1))  # whole: how it ended too
+    during = [s for s in sleeps if s.start <= moment <= max(_woke(s), s.end)]
+    was = "was" if who.by_name else who.pronouns.was
+    if during:
+        sleep = during[0]
+        end = "is still asleep" if sleep.ongoing else f"woke at {clock_time(_woke(sleep), tz)}"
+        return (f"{when} {who.she} {was} asleep. {capital(who.she)} fell asleep at "
+                f"{clock_time(sleep.start, tz)} and {end}.")
+    seen = b.timeline.events(child, moment - BUCKET, moment + BUCKET, types=["mood.observed"])
+    moods = [e for e in seen if isinstance(e, MoodObserved) and e.familiar]
+    if not moods:
+        return f"I didn't see {who.her} on the camera around {clock_time(moment, tz)}."
+    nearest = min(moods, key=lambda m: abs(m.occurred_at - moment))
+    return f"{when} {who.she} {was} awake, and {MOOD_NOW.get(nearest.mood, nearest.mood)}."
+
+
+class ActionWakeTime(ChildAction):
+    """ "When did she wake up?": the end of the last sleep (in the period, when one is
+    named), and when that was a nap, when she was up for the day too."""
+
+    action_name = "action_wake_time"
+
+    def tell(self, b: Household, who: Subject, tracker: Tracker, period: Period | None) -> str:
+        now, tz, timeline, child, family = b.now(), b.timezone, b.timeline, who.child.id, b.settings.family
+        since, until = (period.start, period.end) if period else (now - timeline.lookback, now)
+        sleeps = [s for s in timeline.sleep_sessions(child, since, until) if s.start <= until]
+        finished = [s for s in sleeps if not s.ongoing and since <= _woke(s) <= until]
+        nights = [s for s in finished if family.is_night(s.start)]
+        asleep = [s for s in sleeps if s.ongoing]
+        sentences = []
+        if asleep and period is None:
+            sentences.append(f"{who.who_has} been asleep since {clock_time(asleep[-1].start, tz)}, "
+                             f"{span(now - asleep[-1].start)}.")
+        if period is not None and nights:  # "this morning": the end of the night, not a nap
+            finished = nights
+        if not finished:
+            if sentences:
+                return " ".join(sentences)
+            if period is None and timeline.view_is_new(child):
+                return NEW_VIEW
+            within = period.words if period else f"in the last {span(timeline.lookback)}"
+            return f"I haven't seen {who.her} wake up {within}."
+        last = finished[-1]
+        nap = not family.is_night(last.start)
+        opening = f"Before that, {who.she}" if sentences else who.who
+        from_nap = " from a nap" if nap else ""
+        sentences.append(f"{opening} woke up{from_nap} {day_and_time(_woke(last), now, tz)}, "
+                         f"after sleeping {span(last.duration)}.")
+        morning = [s for s in nights if _woke(s) < last.start]
+        if nap and morning and period is None:
+            was = "was" if who.by_name else who.pronouns.was
+            up = day_and_time(_woke(morning[-1]), now, tz)
+            sentences.append(f"{capital(who.she)} {was} up for the day {up}.")
+        return " ".join(sentences)
+
+
+class ActionNaps(ChildAction):
+    """ "How long did she nap?": today's naps (daytime sleeps), each and in total."""
+
+    action_name = "action_naps"
+
+    def tell(self, b: Household, who: Subject, tracker: Tracker, period: Period | None) -> str:
+        now, tz, family = b.now(), b.timezone, b.settings.family
+        period = period or _day_so_far(b)
+        if period.empty:
+            return f"It's still night, so no naps yet {period.words}."
+        sleeps = [s for s in b.timeline.sleep_sessions(who.child.id, period.start, period.end)
+                  if period.start <= s.start <= period.end and not family.is_night(s.start)]
+        if not sleeps:
+            if period.end >= now - timedelta(minutes=1):  # the day is still going
+                return f"{who.who} {who.has}n't napped {period.words}."
+            return f"{who.who} didn't nap {period.words}."
+        told = [f"one going on now, since {clock_time(nap.start, tz)}" if nap.ongoing
+                else f"{span(nap.duration)} from {clock_time(nap.start, tz)}" for nap in sleeps]
+        total = sum((now - n.start if n.ongoing else n.duration for n in sleeps), timedelta(0))
+        if len(sleeps) == 1:
+            nap = sleeps[0]
+            if nap.ongoing:
+                return (f"{who.who_is} napping now, since {clock_time(nap.start, tz)}, "
+                        f"{span(now - nap.start)} so far.")
+            return (f"{who.who} napped once {period.words}, for {span(nap.duration)}, from "
+                    f"{clock_time(nap.start, tz)} to {clock_time(_woke(nap), tz)}.")
+        return (f"{who.who} had {plural(len(sleeps), 'nap')} {period.words}: {listing(told)}. "
+                f"{capital(span(total))} in all.")
+
+
+def _day_so_far(b: Household) -> Period:
+    """Today's daytime so far: from the end of last night (the family's) to now."""
+    now, family = b.now(), b.settings.family
+    local = now.astimezone(b.timezone)
+    start = datetime.combine(local.date(), family.night_end, tzinfo=b.timezone)
+    return Period(start, max(start, now), "today") if now >= start else Period(now, now, "today")
+
+
 class ActionLastFeed(ChildAction):
+    """ "When did she last eat?", "how many feeds today?"."""
+
     action_name = "action_last_feed"
 
-    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
+    def tell(self, b: Household, who: Subject, tracker: Tracker, period: Period | None) -> str:
         now, tz = b.now(), b.timezone
+        if period is not None:
+            return _fed_over(b, who, period)
         feed = b.timeline.last_feed(who.child.id)
         if feed is None:
             return f"I haven't seen {who.her} feed in the last day."
@@ -337,6 +486,19 @@ class ActionLastFeed(ChildAction):
                     f"{span(now - feed.start)} so far.")
         return (f"{who.who} last fed {ago(feed.start, now)}, {day_and_time(feed.start, now, tz)}, "
                 f"for {span(feed.duration)}.")
+
+
+def _fed_over(b: Household, who: Subject, period: Period) -> str:
+    if period.empty:
+        raise Trouble(f"{capital(period.words)} hasn't started yet.")
+    tz = b.timezone
+    feeds = [f for f in b.timeline.feeds(who.child.id, period.start, period.end)
+             if period.start <= f.start <= period.end]
+    if not feeds:
+        return f"{capital(period.words)} {who.she} didn't feed."
+    last = feeds[-1]
+    return (f"{capital(period.words)} {who.she} fed {times(len(feeds))}, the last at "
+            f"{clock_time(last.start, tz)}, for {span(last.duration)}.")
 
 
 def mood_of(value: Any) -> str | None:
@@ -400,7 +562,7 @@ def frames_to_correct(moods: Sequence[MoodObserved], wrong: str | None,
 class ActionCorrectMood(ChildAction):
     action_name = "action_correct_mood"
 
-    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
+    def tell(self, b: Household, who: Subject, tracker: Tracker, period: Period | None) -> str:
         message = tracker.latest_message or {}
         actual, wrong = correction_moods(message_text(tracker), message.get("entities") or [])
         if actual is None:

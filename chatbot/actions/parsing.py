@@ -315,6 +315,42 @@ def _hours_meant(clock: _Clock) -> list[int]:
     return [hour % 12, hour % 12 + 12]
 
 
+def clock_said(text: str) -> _Clock | None:
+    """The time of day `text` is, when it is only that ("3 am", "half past two", "lunch")."""
+    words = tokens(text)
+    clock = _clock(words, 0)
+    return clock if clock is not None and clock.end == len(words) else None
+
+
+def moments_before(clock: _Clock, now: datetime, tz: ZoneInfo, days: int = 2) -> list[datetime]:
+    """Every moment of the last `days` days, not after `now`, that `clock` may mean, latest
+    first, in `tz` ("3" means 3 am and 3 pm; "3 am" only 3 am)."""
+    if not (0 <= clock.hour < 24 and 0 <= clock.minute < 60):
+        return []
+    local = now.astimezone(tz)
+    meant = {datetime.combine(local.date() - timedelta(days=back), time(h, clock.minute), tzinfo=tz)
+             for back in range(days + 1) for h in _hours_meant(clock)}
+    return sorted((moment for moment in meant if moment <= local), reverse=True)
+
+
+def latest_at(clock: _Clock, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """The latest moment not after `now` that `clock` may mean, in `tz`: "3" asked at 2 pm
+    is 3 am today; "9 pm" asked at 2 pm is 9 pm yesterday."""
+    found = moments_before(clock, now, tz, days=1)
+    return found[0] if found else None
+
+
+def following(clock: _Clock, after: datetime, tz: ZoneInfo) -> datetime | None:
+    """The first moment after `after` that `clock` may mean, in `tz`."""
+    if not (0 <= clock.hour < 24 and 0 <= clock.minute < 60):
+        return None
+    local = after.astimezone(tz)
+    meant = [datetime.combine(local.date() + timedelta(days=ahead), time(h, clock.minute), tzinfo=tz)
+             for ahead in (0, 1) for h in _hours_meant(clock)]
+    later = [moment for moment in meant if moment > local]
+    return min(later) if later else None
+
+
 def _resolve(clock: _Clock, now: datetime, tz: ZoneInfo) -> datetime | None:
     if not (0 <= clock.hour < 24 and 0 <= clock.minute < 60):
         return None

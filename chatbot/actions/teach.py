@@ -20,6 +20,7 @@ from rasa_sdk import Tracker
 from chatbot.actions.base import message_text
 from chatbot.actions.child import ChildAction, Subject, frames_to_correct
 from chatbot.actions.household import Household
+from chatbot.actions.periods import Period
 from chatbot.actions.phrases import listing, plural
 from models.caption.safety import negated
 from models.images import DataError
@@ -69,7 +70,7 @@ def scene_tags_in(text: str, known: Sequence[str]) -> list[str]:
 class ActionCorrectScene(ChildAction):
     action_name = "action_correct_scene"
 
-    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
+    def tell(self, b: Household, who: Subject, tracker: Tracker, period: Period | None) -> str:
         known = b.settings.teach.tag_names
         tags = scene_tags_in(message_text(tracker), known)
         if not tags:
@@ -114,7 +115,7 @@ def _score(family: str, scores: dict[str, Any] | None) -> str | None:
 class ActionModelKnowledge(ChildAction):
     action_name = "action_model_knowledge"
 
-    def tell(self, b: Household, who: Subject, tracker: Tracker) -> str:
+    def tell(self, b: Household, who: Subject, tracker: Tracker, period: Period | None) -> str:
         facts = teach.status(b.settings, b.client)
         counts, serving = facts["counts"], facts["serving"]
         sentences = []

@@ -3,7 +3,7 @@ clock: 2 pm on Friday 20 November 2026 in the family's time zone (New York)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -19,14 +19,17 @@ from chatbot.actions.child import (
     ActionDaySummary,
     ActionLastFeed,
     ActionMoodNow,
+    ActionNaps,
     ActionSleep,
+    ActionWakeTime,
     correction_moods,
 )
+from chatbot.actions.followup import ActionFollowUp
 from chatbot.actions.household import Household, use_household
 from services.bus.events import AlertRaised, FrameCaptured, MoodObserved
 from services.camera.store import FrameStore
 from services.labels import LabelStore
-from tests.chatbot.actions.conftest import LEO, MARKDOWN, MIA, NOW, make_tracker, say
+from tests.chatbot.actions.conftest import LEO, MARKDOWN, MIA, NOW, make_tracker, run_action, say
 from tests.services.alerts.factories import caption
 
 TZ = ZoneInfo("America/New_York")
@@ -356,3 +359,112 @@ def test_day_summary_tells_happy_and_upset_time_apart(backend: Household) -> Non
                                                  [{"entity": "period", "value": "the last two hours"}]))
     assert spoken(reply) == ("In the last 2 hours she didn't sleep, didn't feed and was upset for about "
                              "an hour and 15 minutes, happy for about 45 minutes. No alerts.")
+
+
+# Time words: each question answered from the timeline for the period it names.
+
+def period(words: str, literal: str | None = None) -> list[dict[str, str]]:
+    return [{"entity": "period", "value": words, **({"literal": literal} if literal else {})}]
+
+
+def test_last_night_is_the_night_that_ended_this_morning(a_day: Household) -> None:
+    asked = make_tracker("how did she sleep last night", "ask_sleep", period("last night"))
+    reply = say(ActionSleep(), asked)
+    assert spoken(reply) == ("Last night she slept about 11 hours, from 7:30 pm to 6:30 am, and woke up "
+                             "twice, at 11 pm and at 2 am.")
+    # The entity missed: the words still say which night.
+    assert say(ActionSleep(), make_tracker("how did she sleep last night", "ask_sleep")) == reply
+
+
+def test_asleep_at_a_time_of_night(a_day: Household) -> None:
+    reply = say(ActionSleep(), make_tracker("was she asleep at 3 am", "ask_sleep", period("at 3 am")))
+    assert spoken(reply) == "At 3 am she was asleep. She fell asleep at 2:15 am and woke at 6:30 am."
+    awake = say(ActionSleep(), make_tracker("was she sleeping at 12:30", "ask_sleep", period("at 12:30")))
+    assert awake == "At 12:30 pm she was awake, and happy."
+
+
+def test_when_she_woke_up_is_the_end_of_the_last_sleep(a_day: Household) -> None:
+    reply = say(ActionWakeTime(), make_tracker("when did she wake up", "ask_wake_time"))
+    assert spoken(reply) == ("She woke up from a nap at 11:30 am, after sleeping about an hour and a half. "
+                             "She was up for the day at 6:30 am.")
+    morning = say(ActionWakeTime(), make_tracker("when did she wake up this morning", "ask_wake_time",
+                                                 period("this morning")))
+    assert morning == "She woke up at 6:30 am, after sleeping about 4 hours and 10 minutes."
+
+
+def test_how_long_she_napped_today_each_and_in_all(a_day: Household) -> None:
+    reply = say(ActionNaps(), make_tracker("how long did she nap", "ask_naps"))
+    assert spoken(reply) == "She napped once today, for about an hour and a half, from 10 am to 11:30 am."
+    yesterday = say(ActionNaps(), make_tracker("did she nap yesterday", "ask_naps", period("yesterday")))
+    assert yesterday == "She didn't nap yesterday."
+
+
+def test_two_naps_are_told_each_and_in_all(backend: Household) -> None:
+    plan = [("h", local(20, 8)), ("s", local(20, 9)), ("h", local(20, 9, 45)), ("s", local(20, 12, 30)),
+            ("h", local(20, 13, 30)), ("", NOW)]
+    seen(backend, "".join(minutes(letter, start, end) for (letter, start), (_l, end) in pairwise(plan)),
+         plan[0][1])
+    two = say(ActionNaps(), make_tracker("how long were her naps today", "ask_naps", period("today")))
+    assert spoken(two) == ("She had 2 naps today: 44 minutes from 9 am and 59 minutes from 12:30 pm. "
+                           "About an hour and 45 minutes in all.")
+
+
+def test_when_she_last_ate_and_the_feeds_of_a_period(a_day: Household) -> None:
+    last = say(ActionLastFeed(), make_tracker("when did she last eat", "ask_feeding"))
+    assert spoken(last) == "She last fed about 45 minutes ago, at 1:15 pm, for 19 minutes."
+    asked = make_tracker("how many feeds last night", "ask_feeding", period("last night"))
+    night = say(ActionLastFeed(), asked)
+    assert night == "Last night she fed once, the last at 2 am, for 14 minutes."
+    since = say(ActionLastFeed(), make_tracker("has she eaten since lunch", "ask_feeding"))
+    assert since == "Since lunch she fed once, the last at 1:15 pm, for 19 minutes."
+
+
+def test_a_day_summary_since_lunch_and_between_two_times(a_day: Household) -> None:
+    since = say(ActionDaySummary(), make_tracker("how has she been since lunch", "ask_day_summary",
+                                                 period("since lunch")))
+    assert spoken(since).startswith("Since lunch she didn't sleep, fed once and was mostly happy. No alerts.")
+    between = say(ActionDaySummary(), make_tracker("what happened between 10 and 12", "ask_day_summary",
+                                                   period("between 10 and 12")))
+    assert between.startswith("Between 10 am and noon she slept once, for about an hour and a half, "
+                              "didn't feed")
+    assert "There was one alert, at 11 am: Mia rolled onto her tummy." in between
+
+
+# Follow-ups and the child asked about.
+
+def slots_of(events: Sequence[dict[str, object]]) -> dict[str, object]:
+    return {str(e["name"]): e["value"] for e in events if e.get("event") == "slot"}
+
+
+def test_a_follow_up_asks_the_last_question_about_another_period(a_day: Household) -> None:
+    _said, events = run_action(ActionSleep(), make_tracker("how did she sleep last night", "ask_sleep",
+                                                           period("last night")))
+    slots = slots_of(events)
+    assert slots == {"child": "Mia", "topic": "action_sleep", "period": "last night"}
+    asked = make_tracker("and yesterday?", "follow_up", period("yesterday"), slots=slots)
+    again = say(ActionFollowUp(), asked)
+    assert spoken(again) == ("Yesterday she slept about 4 hours and 20 minutes, from 7:30 pm to midnight, "
+                             "and woke up once, at 11 pm.")
+    # No question before it: a follow-up that names a period is that period's summary.
+    fresh = say(ActionFollowUp(), make_tracker("and yesterday?", "follow_up", period("yesterday")))
+    assert fresh.startswith("Yesterday she slept")
+    assert say(ActionFollowUp(), make_tracker("and?", "follow_up")).startswith("What would you like to know?")
+
+
+def test_a_follow_up_about_another_child_keeps_the_period(make_backend: Callable[..., Household]) -> None:
+    family = make_backend([MIA, LEO])
+    seen(family, "s" * 30 + "h", local(20, 3), child="Leo")
+    slots = {"child": "Mia", "topic": "action_sleep", "period": "last night"}
+    reply = say(ActionFollowUp(), make_tracker("and Leo?", "follow_up", [{"entity": "child", "value": "Leo"}],
+                                               slots=slots))
+    assert spoken(reply) == "Last night Leo slept 29 minutes, from 3 am to 3:29 am, and didn't wake up."
+
+
+def test_a_name_the_family_does_not_have_is_answered_once_then_forgotten(a_day: Household) -> None:
+    said, events = run_action(ActionMoodNow(), make_tracker(
+        "how is Harper doing right now", "ask_mood_now", [{"entity": "child", "value": "Harper"}]))
+    assert said == ["I don't know Harper. I know Mia."]
+    assert slots_of(events) == {"child": None}
+    after = say(ActionDaySummary(), make_tracker("how was her day overall", "ask_day_summary",
+                                                 slots=slots_of(events)))
+    assert after.startswith("Today she slept")
