@@ -19,13 +19,22 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
+from models.speech.tts import PIPER_VOICE, PiperEngine
 from services import rasa_project as project
 from services.redis_runtime import EmbeddedRedis, connect, free_port
 from services.settings import Settings, load_settings
 from tests.conftest import ROOT, child_env
 
 MODELS = ROOT / "var" / "models"
+
 DB = 3
+
+
+def spoken(text: str) -> bytes:
+    """`text` as the Piper voice says it, without the voice's sampling noise: the same words
+    give the same audio every run, so what Whisper hears in a test does not change by chance
+    (with the noise, one run in a few heard "a calm game" as "a come game")."""
+    return PiperEngine(MODELS / PIPER_VOICE, noise_scale=0.0, noise_w_scale=0.0).synthesize_wav(text)
 
 
 @dataclass

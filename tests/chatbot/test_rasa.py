@@ -16,12 +16,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from models.speech import make_engine
 from services.auth import Role, UserStore
 from services.bus.events import MoodObserved, utcnow
 from services.gateway.app import create_app
 from services.timeline.store import Timeline
-from tests.chatbot.stack import MODELS, Chatbot, start_rasa, stop
+from tests.chatbot.stack import MODELS, Chatbot, spoken, start_rasa, stop
 from tests.conftest import require
 
 
@@ -100,7 +99,7 @@ def test_a_spoken_question_is_heard_answered_and_spoken_back(
     start_worker("speech", CRADLE_REDIS__URL=chatbot.settings.redis.url or "",
                  CRADLE_DATA_DIR=str(chatbot.settings.data_dir), CRADLE_MODELS__DIR=str(MODELS),
                  CRADLE_SPEECH__MODEL="tiny.en", CRADLE_SPEECH__THREADS="2")
-    question = make_engine("piper", MODELS).synthesize_wav("Tell me a calm game for a one year old.")
+    question = spoken("Tell me a calm game for a one year old.")
     app, auth = gateway
     asked = app.post("/api/voice", files={"audio": ("q.wav", question, "audio/wav")}, headers=auth)
     assert asked.status_code == 200, asked.text
@@ -108,5 +107,5 @@ def test_a_spoken_question_is_heard_answered_and_spoken_back(
     assert "game" in body["transcript"].lower()
     assert body["reply_text"] and "try" in body["reply_text"].lower(), body
     assert body["timings_ms"]["chatbot"] > 0
-    spoken = app.get(body["reply_audio_url"], headers=auth)
-    assert spoken.status_code == 200 and spoken.content.startswith(b"OggS")
+    reply = app.get(body["reply_audio_url"], headers=auth)
+    assert reply.status_code == 200 and reply.content.startswith(b"OggS")

@@ -17,11 +17,10 @@ from typing import Any
 import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, Response, ViewportSize, expect
 
-from models.speech import make_engine
 from services.gateway.app import create_app
 from services.redis_runtime import free_port
 from services.settings import Settings
-from tests.chatbot.stack import MODELS, Chatbot
+from tests.chatbot.stack import MODELS, Chatbot, spoken
 from tests.conftest import ROOT, child_env, wait_for, worker_argv
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -102,7 +101,7 @@ def running_gateway(settings: Settings, port: int | None = None) -> Iterator[int
 def spoken_question(folder: Path) -> Path:
     """QUESTION as the Piper voice says it: what the fake microphone plays."""
     path = folder / "question.wav"
-    path.write_bytes(make_engine("piper", MODELS).synthesize_wav(QUESTION))
+    path.write_bytes(spoken(QUESTION))
     return path
 
 
