@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -87,13 +88,18 @@ def named_child(tracker: Tracker) -> str | None:
     return entity(tracker, "child") or (str(slot) if isinstance(slot, str) and slot.strip() else None)
 
 
+# A stretch named by what the asker was doing ("while I was in the shower", "when we were
+# out"): no clock to read, so the question's own default (today, or now) answers it.
+AWAY = re.compile(r"^(?:while|when|whilst) (?:i|we|you) (?:was|were|had|went)\b", re.IGNORECASE)
+
+
 def asked_period(tracker: Tracker, cradle: Household) -> Period | None:
     """The period the latest message asks about: its `period` entity, else one the words
     hold that the entity extractor missed ("since lunch", "at 3 am"); None when it names
     none. Raises UnknownPeriod for an entity that is no period Cradle can place."""
     now, family, said = cradle.now(), cradle.settings.family, message_text(tracker)
     words = entity(tracker, "period")
-    if words is None:
+    if words is None or AWAY.match(words.strip()):  # "while I was in the shower": the default
         return period_in(said, now, family)
     try:
         return parse_period(words, now, family)

@@ -119,13 +119,17 @@ def _named(said: str, now: datetime, family: FamilySettings) -> Period | None:
     if said in ("this evening", "the evening", "evening"):
         return _upto(_at(today, EVENING_STARTS, tz), _at(today + timedelta(days=1), time(0), tz), now,
                      "this evening")
-    if said in ("last night", "the night", "overnight", "the night before", "night", "the night time",
-                "the nighttime"):
-        # The night that ended this morning; asked before dawn, the one still going.
-        crosses_midnight = night_starts > night_ends
-        start_day = yesterday if crosses_midnight or local.time() < night_starts else today
-        end_day = start_day + timedelta(days=1) if crosses_midnight else start_day
-        return _upto(_at(start_day, night_starts, tz), _at(end_day, night_ends, tz), now, "last night")
+    crosses_midnight = night_starts > night_ends
+    # The night that ended this morning; asked before dawn, the one still going.
+    last_night_starts = yesterday if crosses_midnight or local.time() < night_starts else today
+    last_night_ends = last_night_starts + timedelta(days=1) if crosses_midnight else last_night_starts
+    if said in ("last night", "the night", "overnight", "night", "the night time", "the nighttime"):
+        return _upto(_at(last_night_starts, night_starts, tz), _at(last_night_ends, night_ends, tz), now,
+                     "last night")
+    if said in ("the night before", "the night before last", "the previous night", "the other night"):
+        before = timedelta(days=1)
+        return _upto(_at(last_night_starts - before, night_starts, tz),
+                     _at(last_night_ends - before, night_ends, tz), now, "the night before last")
     if said in ("tonight", "this night"):
         # Before dawn "tonight" is the night still going; after it, the one to come.
         start_day = yesterday if local.time() < night_ends else today
@@ -224,6 +228,7 @@ _IN_TEXT = re.compile("|".join((
     rf"\b(?:at|around) (?:about |around )?{_CLOCK}\b",
     r"\b(?:in |during |over )?the (?:last|past) (?:[a-z0-9]+ )?(?:of )?"
     r"(?:hours?|minutes?|mins?|half hour)\b",
+    r"\bthe (?:night before(?: last)?|previous night)\b",
     r"\b(?:last night|overnight|tonight|this (?:morning|afternoon|evening)|last evening)\b",
     r"\b(?:earlier today|today)\b",
     r"\byesterday(?: morning| afternoon| evening)?\b",

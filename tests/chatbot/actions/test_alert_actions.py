@@ -53,6 +53,14 @@ def test_no_alerts(backend: Household) -> None:
     assert say(ActionAlerts(), odd).startswith("I'm not sure what christmas means.")
 
 
+@pytest.mark.parametrize("entities", [[], [{"entity": "period", "value": "while i was in the shower"}]])
+def test_alerts_while_the_parent_was_away_are_the_last_days(backend: Household,
+                                                           entities: list[dict[str, str]]) -> None:
+    alert(backend, 1, NOW - 10 * MINUTE, reason="Mia has been crying for 3 minutes")
+    reply = say(ActionAlerts(), make_tracker("any alerts while I was in the shower?", "ask_alerts", entities))
+    assert reply.startswith("1 alert in the last day, about 10 minutes ago: Mia has been crying"), reply
+
+
 def test_alerts_of_the_last_day_with_the_latest(backend: Household) -> None:
     alert(backend, 1, NOW - timedelta(hours=30))  # too old
     alert(backend, 2, NOW - timedelta(hours=5), state="acknowledged", acknowledged_by="Ben",

@@ -50,6 +50,8 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
     ("from 9 to 11", local(20, 9), local(20, 11), "between 9 am and 11 am"),
     ("between 10 pm and 6 am", local(19, 22), local(20, 6), "between 10 pm and 6 am"),
     ("on wednesday", local(18, 0), local(19, 0), "on Wednesday"),
+    ("the night before", local(18, 19), local(19, 7), "the night before last"),
+    ("the previous night", local(18, 19), local(19, 7), "the night before last"),
 ])
 def test_what_time_words_mean_at_2_pm_on_a_friday(words: str, start: datetime, end: datetime,
                                                    spoken: str) -> None:
@@ -99,6 +101,14 @@ def test_between_two_times_is_a_stretch_begun_by_now_of_at_most_twelve_hours(
     assert period.start <= period.end <= now
     assert period.end - period.start <= timedelta(hours=13)  # 12, and a DST hour
     assert period.words.startswith("between ")
+
+
+@given(now=instants, tz=zones)
+def test_the_night_before_is_last_night_a_day_earlier(now: datetime, tz: ZoneInfo) -> None:
+    last = parse_period("last night", now, family(tz))
+    before = parse_period("the night before", now, family(tz))
+    assert before.end <= last.start and before.end < now
+    assert last.start - before.start in (timedelta(hours=23), timedelta(days=1), timedelta(hours=25))  # DST
 
 
 @given(now=instants, tz=zones, words=st.sampled_from(["lunch", "breakfast", "dinner", "10", "3 pm",
