@@ -193,16 +193,29 @@ def _run_rasa(settings: Settings, args: list[str], what: str, env: dict[str, str
         raise ChatbotError(f"{what} failed (exit {done.returncode}):\n{tail}")
 
 
-def test_stories(settings: Settings, model: Path, out: Path) -> dict[str, Any]:
-    """`rasa test core` over the end-to-end test stories (user text in, actions out).
-    Returns the story report with the names of failed stories under "failed"."""
+def test_stories(settings: Settings, model: Path, out: Path, stories: Path = TEST_STORIES,
+                 e2e: bool = False) -> dict[str, Any]:
+    """`rasa test core` over test stories, those of chatbot/tests unless told: given each
+    turn's intent, the predicted actions must match; with `e2e`, the intents and entities
+    are predicted from the user's words too. Returns the story report with the names of
+    failed stories under "failed"."""
     out.mkdir(parents=True, exist_ok=True)
-    _run_rasa(settings, ["test", "core", "--stories", str(TEST_STORIES), "--model", str(model),
-                         "--out", str(out), "--no-plot"], "rasa test core")
+    _run_rasa(settings, ["test", "core", *(["--e2e"] if e2e else []), "--stories", str(stories),
+                         "--model", str(model), "--out", str(out), "--no-plot"], "rasa test core")
     report: dict[str, Any] = json.loads((out / "story_report.json").read_text())
     failed = out / "failed_test_stories.yml"
     text = failed.read_text() if failed.exists() else ""
     report["failed"] = re.findall(r"^- story: (.+?)(?: \(.*)?$", text, flags=re.MULTILINE)
+    return report
+
+
+def test_nlu(settings: Settings, model: Path, nlu: Path, out: Path) -> dict[str, Any]:
+    """`rasa test nlu` of the trained model on the examples in `nlu`; returns the intent
+    report (its "accuracy", and per intent precision, recall and f1-score)."""
+    out.mkdir(parents=True, exist_ok=True)
+    _run_rasa(settings, ["test", "nlu", "--nlu", str(nlu), "--model", str(model), "--out", str(out),
+                         "--no-plot"], "rasa test nlu")
+    report: dict[str, Any] = json.loads((out / "intent_report.json").read_text())
     return report
 
 

@@ -11,11 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services import rasa_eval
 from services import rasa_project as project
 from services.cli.common import settings_or_exit
 
 app = typer.Typer(help="The Rasa chatbot: train it, test it.", no_args_is_help=True)
 console = Console()
+REPORTS = Path("var/reports/chatbot-conversations")
 
 
 @app.command()
@@ -66,3 +68,28 @@ def test(
         (out / "nlu" / "summary.json").write_text(json.dumps(intents, indent=2))
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def evaluate(
+    out: Annotated[Path, typer.Option(help="Where the reports go.")] = REPORTS,
+) -> None:
+    """Run the held-out conversations (chatbot/eval/, never trained on) with `rasa test`:
+    conversations answered right from first to last turn, intent accuracy, failed turns."""
+    settings = settings_or_exit()
+    try:
+        model, _ = project.train(settings)
+        with console.status("running the held-out conversations"):
+            report = rasa_eval.with_rasa_test(settings, model, out / "run")
+    except project.ChatbotError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    written = report.write(out)
+    console.print(f"Conversations right throughout: {report.conversations_correct} / {report.conversations}; "
+                  f"intent accuracy {report.intent_accuracy:.3f} over {report.turns} turns")
+    table = Table("conversation", "turn", "said", "what went wrong")
+    for turn in report.failed:
+        table.add_row(turn.conversation, str(turn.turn), turn.said, turn.why)
+    if report.failed:
+        console.print(table)
+    console.print(f"Report: {written}")

@@ -26,6 +26,7 @@ from services.settings import Settings, load_settings
 from tests.conftest import ROOT, child_env
 
 MODELS = ROOT / "var" / "models"
+REPORTS = ROOT / "var" / "reports"
 
 DB = 3
 

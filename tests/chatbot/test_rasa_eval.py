@@ -1,7 +1,8 @@
 """How well the chatbot understands: Rasa's own evaluations, run on the trained model.
 
-- The end-to-end test stories (chatbot/tests/): user text in, the predicted intents and
-  actions must match every turn.
+- The test stories (chatbot/tests/): given each turn's intent, the dialogue's predicted
+  actions must match (the held-out conversations, test_conversations.py, check the words
+  too).
 - NLU cross-validation (5 folds over chatbot/data/nlu): the report is saved under
   var/reports/chatbot-nlu/ and the weighted intent F1 must be at least 0.9.
 """
@@ -10,36 +11,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from services import rasa_project as project
-from services.settings import Settings, load_settings
-from tests.conftest import ROOT
-
-REPORTS = ROOT / "var" / "reports"
+from services.settings import Settings
+from tests.chatbot.stack import REPORTS
 
 
-@pytest.fixture(scope="module")
-def settings() -> Settings:
-    settings = load_settings(environment="test", models={"dir": ROOT / "var" / "models"},
-                             rasa={"venv": ROOT / ".venv-rasa"})
-    try:
-        project.rasa_command(settings)
-    except project.ChatbotError as exc:
-        pytest.fail(str(exc))
-    return settings
-
-
-def test_every_test_story_passes(settings: Settings, tmp_path: Path) -> None:
-    model, _ = project.train(settings)
-    report = project.test_stories(settings, model, tmp_path)
+def test_every_test_story_passes(rasa_settings: Settings, tmp_path: Path) -> None:
+    model, _ = project.train(rasa_settings)
+    report = project.test_stories(rasa_settings, model, tmp_path)
     assert report["failed"] == [], f"failed stories: {report['failed']}; see {tmp_path}"
     assert report["conversation_accuracy"]["total"] >= 10  # every flow has its story
 
 
-def test_nlu_cross_validation_weighted_f1_is_at_least_0_9(settings: Settings) -> None:
+def test_nlu_cross_validation_weighted_f1_is_at_least_0_9(rasa_settings: Settings) -> None:
     out = REPORTS / "chatbot-nlu"
-    report = project.cross_validate(settings, out, folds=5)
+    report = project.cross_validate(rasa_settings, out, folds=5)
     intents = {name: row for name, row in report.items()
                if isinstance(row, dict) and "support" in row and " avg" not in name and name != "accuracy"}
     assert len(intents) >= 19  # every intent of the domain was tested
