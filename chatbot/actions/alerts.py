@@ -14,7 +14,7 @@ from chatbot.actions.household import Household
 from chatbot.actions.periods import Period
 from chatbot.actions.phrases import ago, capital, clock_time, plural, span
 from services.alerts import AlertRecord, Mute, acknowledge_alert
-from services.settings.sections import ChildSettings
+from services.family import Child
 
 OPEN = ("raised", "delivered", "escalated")
 OPEN_WITHIN = timedelta(hours=3)  # "I'm on it" means an alert from the last few hours
@@ -141,7 +141,7 @@ class ActionMuteAlerts(CradleAction):
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                cradle: Household) -> list[dict[str, Any]]:
         named = entity(tracker, "child")
-        child: ChildSettings | None = cradle.child(named) if named else None
+        child: Child | None = cradle.child(named) if named else None
         now = cradle.now()
         until, understood = mute_end(tracker, now, cradle)
         capped = until - now > LONGEST_MUTE

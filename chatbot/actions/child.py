@@ -38,7 +38,8 @@ from chatbot.actions.phrases import (
 )
 from models.images import DataError
 from services.bus.events import MOODS, MalformedEvent, MoodObserved
-from services.settings.sections import ChildSettings, RunSettings
+from services.family import Child
+from services.settings.sections import RunSettings
 from services.timeline import Observation, Span, split_runs
 
 log = logging.getLogger(__name__)
@@ -73,12 +74,12 @@ class Trouble(Exception):
 class Subject:
     """How a reply speaks of the child: by name when the family has several."""
 
-    child: ChildSettings
+    child: Child
     pronouns: Pronouns
     by_name: bool
 
     @classmethod
-    def of(cls, child: ChildSettings, family_size: int) -> Subject:
+    def of(cls, child: Child, family_size: int) -> Subject:
         return cls(child, Pronouns.of(child), family_size > 1)
 
     @property

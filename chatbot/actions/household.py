@@ -1,5 +1,7 @@
-"""The household the custom actions talk to: the family (settings, children, time zone) and
-its stores (timeline, alerts, mutes, labels, games), one object per action-server process.
+"""The household the custom actions talk to: the family (settings, time zone, the children
+in the family store) and its stores (timeline, alerts, mutes, labels, games), one object
+per action-server process. The children are read from the store on each call, so a child
+added or renamed in the app or with `cradle family` is known to the next question.
 
 The actions never open Redis or read settings themselves: `household()` builds a `Household`
 once (from the environment `cradle up` gives the action server) and every action asks
@@ -22,16 +24,16 @@ import redis
 from services.alerts import AlertStore, Mutes
 from services.bus import Publisher
 from services.bus.events import utcnow
+from services.family import Child, FamilyStore
 from services.games import GameStore, open_store
 from services.labels import LabelStore
 from services.redis_runtime import connect
 from services.settings import Settings, load_settings
-from services.settings.sections import ChildSettings
 from services.timeline import Clock, Timeline
 
 
 class UnknownChild(LookupError):
-    """A question named a child the family settings do not know; the message says who is known."""
+    """A question named a child the family does not have; the message says who is known."""
 
 
 @dataclass
@@ -74,20 +76,26 @@ class Household:
         """The games store; loads MiniLM on first use (a second or two)."""
         return open_store(self.client, self.settings.models_dir)
 
-    @property
-    def children(self) -> list[ChildSettings]:
-        return list(self.settings.family.children)
+    @cached_property
+    def family(self) -> FamilyStore:
+        return FamilyStore(self.client, self.settings)
 
-    def child(self, named: str | None = None) -> ChildSettings:
-        """The child a question is about: by spoken name or id (any case), else the first."""
+    @property
+    def children(self) -> list[Child]:
+        """The family's children, the default one first, as the store holds them now."""
+        return self.family.children()
+
+    def child(self, named: str | None = None) -> Child:
+        """The child a question is about: the one `named` means (id, name, nickname, "Mia's",
+        a close misspelling), else the first. UnknownChild for a name that is no one's."""
         if not named:
             return self.children[0]
-        wanted = named.strip().lower()
-        for child in self.children:
-            if wanted in (child.id.lower(), child.spoken_name.lower()):
-                return child
-        known = ", ".join(c.spoken_name for c in self.children)
-        raise UnknownChild(f"I don't know {named}. I know {known}.")
+        children = self.children
+        found = next((c for c in children if c.id == named), None) or self.family.match(named)
+        if found is None:
+            known = ", ".join(c.spoken_name for c in children)
+            raise UnknownChild(f"I don't know {named}. I know {known}.")
+        return found
 
 
 _lock = threading.Lock()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services.settings.sections import ChildSettings
+from services.family import Child
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -125,7 +125,7 @@ class Pronouns:
     has: str         # has / has / have
 
     @classmethod
-    def of(cls, child: ChildSettings) -> Pronouns:
+    def of(cls, child: Child) -> Pronouns:
         return cls.for_pronoun(child.pronoun)
 
     @classmethod
