@@ -10,6 +10,7 @@ from services.bus.events import utcnow
 from services.bus.runner import SideJob, run_consumer
 from services.bus.streams import Handler
 from services.camera.demo import CAMERA_NAME, ROOM
+from services.family import FamilyStore
 from services.settings import Settings
 
 
@@ -18,7 +19,8 @@ def make(settings: Settings, client: redis.Redis, clock: Clock = utcnow) -> tupl
     if not rooms and settings.camera.demo:
         rooms[CAMERA_NAME] = ROOM
     engine = AlertEngine(client, settings.alerts, settings.bus, clock=clock, rooms=rooms,
-                         family=settings.family, runs=settings.runs)
+                         family=settings.family, runs=settings.runs,
+                         names=FamilyStore(client, settings).names)  # read at each event: renames count
     escalator = Escalator(client, settings.alerts, settings.bus, clock=clock)
     return engine, [escalator.run]
 

@@ -111,13 +111,16 @@ class Memory:
 
 def judge(memory: Memory, event: Event, rules: AlertRules, mutes: tuple[Mute, ...] = (),
           fresh: bool = True, rooms: Mapping[str, str] | None = None,
-          family: FamilySettings | None = None) -> list[Verdict]:
+          family: FamilySettings | None = None, names: Mapping[str, str] | None = None) -> list[Verdict]:
     """The alerts `event` calls for; `fresh=False` (an old event from a backlog) only
-    updates `memory`. `rooms` names each camera's room, for the words of a notice;
-    `family` gives the time zone and the night."""
+    updates `memory`. `rooms` names each camera's room and `names` each child (id -> the
+    name the family gave), for the words of a notice; `family` gives the time zone and the
+    night."""
     home = family or FamilySettings()
     reported_offline, told = list(memory.offline), dict(memory.told_unfamiliar)
-    findings = _findings(memory, event, rules, home, rooms or {})
+    child = str(getattr(event, "child", ""))  # every event the rules read names its child
+    who = (names or {}).get(child, child)
+    findings = _findings(memory, event, rules, home, rooms or {}, who)
     if not fresh:
         memory.offline = reported_offline  # an outage seen late is still news when it next reports
         memory.told_unfamiliar = told  # and so is a view that stays new
@@ -131,9 +134,10 @@ def judge(memory: Memory, event: Event, rules: AlertRules, mutes: tuple[Mute, ..
 
 
 def _findings(memory: Memory, event: Event, rules: AlertRules, home: FamilySettings,
-              rooms: Mapping[str, str]) -> list[Finding]:
+              rooms: Mapping[str, str], who: str) -> list[Finding]:
+    """`who` is the child as a notice names them."""
     if isinstance(event, MoodObserved):
-        return _on_view(memory, event, rules, home, rooms) + _on_mood(memory, event, rules, home)
+        return _on_view(memory, event, rules, home, rooms) + _on_mood(memory, event, rules, home, who)
     if isinstance(event, CaptionObserved):
         return _on_view(memory, event, rules, home, rooms)
     if isinstance(event, ModelPromoted):
@@ -142,9 +146,9 @@ def _findings(memory: Memory, event: Event, rules: AlertRules, home: FamilySetti
         return [Finding("model_promoted", f"model_promoted:{event.version}", event.child,
                         rules.severity("model_promoted", "info"), reason, event.occurred_at)]
     if isinstance(event, HazardDetected):
-        return _on_hazard(memory, event, rules, home)
+        return _on_hazard(memory, event, rules, home, who)
     if isinstance(event, CameraOffline):
-        return _on_camera_offline(memory, event, rules, home)
+        return _on_camera_offline(memory, event, rules, home, who)
     return []
 
 
@@ -168,7 +172,8 @@ def _on_view(memory: Memory, event: MoodObserved | CaptionObserved, rules: Alert
                     event.frame_id, event.camera)]
 
 
-def _on_mood(memory: Memory, event: MoodObserved, rules: AlertRules, home: FamilySettings) -> list[Finding]:
+def _on_mood(memory: Memory, event: MoodObserved, rules: AlertRules, home: FamilySettings,
+             who: str) -> list[Finding]:
     if event.camera in memory.offline:  # it is back: a later outage is news again
         memory.offline.remove(event.camera)
     if not event.familiar:
@@ -180,13 +185,13 @@ def _on_mood(memory: Memory, event: MoodObserved, rules: AlertRules, home: Famil
     if closed is not None and run is not None and _woke(closed, rules):
         found.append(Finding(
             "woke", "woke", event.child, rules.severity("woke", "info"),
-            _woke_reason(event.child, closed, run, home), _time(run.start), run.first_frame or None,
+            _woke_reason(who, closed, run, home), _time(run.start), run.first_frame or None,
             event.camera,
         ))
     if run is not None and run.mood == "upset" and _long_upset(run, rules):
         found.append(Finding(
             "upset", "upset", event.child, rules.severity("upset"),
-            f"{event.child} has been crying for {_span(run.duration_s)} "
+            f"{who} has been crying for {_span(run.duration_s)} "
             f"(since {_clock(run.start, home)}).",
             at, event.frame_id, event.camera,
         ))
@@ -216,7 +221,7 @@ def _woke_reason(child: str, slept: Run, awake: Run, home: FamilySettings) -> st
 
 
 def _on_hazard(memory: Memory, event: HazardDetected, rules: AlertRules,
-               home: FamilySettings) -> list[Finding]:
+               home: FamilySettings, who: str) -> list[Finding]:
     at = event.occurred_at
     empty_cot = event.kind in rules.empty_cot_kinds
     if empty_cot and not home.is_night(at):
@@ -234,23 +239,23 @@ def _on_hazard(memory: Memory, event: HazardDetected, rules: AlertRules,
         return []
     if empty_cot:
         when = _clock(at.timestamp(), home)
-        reason = f"{event.child} is not in the cot at {when}: the camera sees “{event.caption}”."
+        reason = f"{who} is not in the cot at {when}: the camera sees “{event.caption}”."
     else:
         words = event.kind.replace("_", " ")
-        reason = f"{event.child} may be in danger ({words}): the camera sees “{event.caption}”."
+        reason = f"{who} may be in danger ({words}): the camera sees “{event.caption}”."
     # The caption rule owns the hazard's severity, the empty cot's too (safety.yaml).
     return [Finding(kind, key, event.child, event.severity, reason, at, event.frame_id, event.camera)]
 
 
 def _on_camera_offline(memory: Memory, event: CameraOffline, rules: AlertRules,
-                       home: FamilySettings) -> list[Finding]:
+                       home: FamilySettings, who: str) -> list[Finding]:
     silent_s = (event.occurred_at - event.since).total_seconds()
     if silent_s < rules.camera_offline_after_s or event.camera in memory.offline:
         return []
     memory.offline.append(event.camera)
     why = f" ({event.error})" if event.error else ""
     reason = (
-        f"The camera “{event.camera}” has sent no picture of {event.child} for {_span(silent_s)} "
+        f"The camera “{event.camera}” has sent no picture of {who} for {_span(silent_s)} "
         f"(since {_clock(event.since.timestamp(), home)}){why}. Nobody is watching the cot."
     )
     return [Finding("camera_offline", f"camera_offline:{event.camera}", event.child,

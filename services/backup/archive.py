@@ -2,8 +2,9 @@
 
     cradle-backup-20261202-040000.tar.gz        (UTC time of the backup)
       manifest.json            first: version, time, counts, each file's size and SHA-256
-      redis/dump.rdb           the Redis snapshot: users (hashed tokens), alerts, timeline,
-                               games, label records, push subscriptions, the event stream
+      redis/dump.rdb           the Redis snapshot: users (hashed tokens), the children
+                               (family store), alerts, timeline, games, label records,
+                               push subscriptions, the event stream
       labels/frames/...        the labelled frames' copies (data_dir/labels)
       registry/<family>/...    the family's model versions and `current` (models dir)
       keys/vapid-*.pem|.txt    the Web Push keys (`cradle push keys`)

@@ -30,6 +30,7 @@ import redis
 from services.alerts.state import INDEX as ALERT_INDEX
 from services.auth import USERS_KEY
 from services.backup import BackupError
+from services.family import CHILDREN_KEY
 from services.games.store import IDS as GAME_IDS
 from services.labels import INDEX as LABEL_INDEX
 from services.redis_runtime import free_port, reachable, redis_executable
@@ -46,19 +47,20 @@ class SnapshotError(BackupError):
 class Snapshot:
     path: Path
     method: str  # "bgsave" (the server's own file, copied) or "replication" (redis-cli --rdb)
-    counts: dict[str, int]  # what the snapshot holds: users, alerts, games, labels, events
+    counts: dict[str, int]  # what the snapshot holds: users, children, alerts, games, labels, events
     redis_version: str
     db: int  # the database Cradle uses, of those in the file
 
 
 def counted(stream: str) -> dict[str, tuple[str, str]]:
     """What a backup counts, one command each, so the counts ride in one transaction."""
-    return {"users": ("HLEN", USERS_KEY), "alerts": ("ZCARD", ALERT_INDEX), "games": ("SCARD", GAME_IDS),
-            "labels": ("ZCARD", LABEL_INDEX), "events": ("XLEN", stream)}
+    return {"users": ("HLEN", USERS_KEY), "children": ("HLEN", CHILDREN_KEY),
+            "alerts": ("ZCARD", ALERT_INDEX), "games": ("SCARD", GAME_IDS), "labels": ("ZCARD", LABEL_INDEX),
+            "events": ("XLEN", stream)}
 
 
 def count(client: redis.Redis, stream: str) -> dict[str, int]:
-    """What the Redis of `client` holds: users, alerts, games, labels, events."""
+    """What the Redis of `client` holds: users, children, alerts, games, labels, events."""
     return _counts(client, counted(stream))
 
 

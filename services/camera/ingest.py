@@ -22,12 +22,14 @@ from kombu.exceptions import OperationalError
 
 from services.bus.events import CameraOffline, FrameCaptured, new_id
 from services.bus.streams import Publisher
+from services.camera.binding import Bindings
 from services.camera.dispatch import Dispatcher
 from services.camera.feed import Feed
 from services.camera.motion import MotionGate
 from services.camera.sources import Source, open_source
 from services.camera.status import CameraStatus
 from services.camera.store import FrameStore
+from services.family import FamilyStore
 from services.settings import Settings
 from services.settings.sections import CameraSource
 from services.tasks import ANALYSE_FRAMES
@@ -57,6 +59,7 @@ class Ingest:
         self.publisher = Publisher(client, settings.bus)
         self.status = CameraStatus(client)
         self.store = FrameStore.of(settings)
+        self.bindings = Bindings(FamilyStore(client, settings))  # which child each camera watches
         self.dispatcher = Dispatcher(celery, client, self.status, max_in_flight=s.max_batches_in_flight,
                                      expires_s=s.batch_expires_s, task=task)
         self.cameras = [self._camera(config) for config in cameras]
@@ -73,7 +76,8 @@ class Ingest:
                                loop=config.loop, snapshot=config.snapshot)
 
         def offline(since: datetime, error: str) -> None:
-            self.publisher.publish(CameraOffline(camera=config.name, child=config.child, since=since,
+            child = self.bindings.child(config)
+            self.publisher.publish(CameraOffline(camera=config.name, child=child, since=since,
                                                  error=error[:500], source="camera"))
             self.status.set(config.name, state="offline", since=since.isoformat(), error=error[:500])
 
@@ -90,12 +94,12 @@ class Ingest:
         for gone in set(self.status.all()) - names:  # cameras no longer configured
             self.status.forget(gone)
         for camera in self.cameras:
-            self.status.reset(camera.config.name, state="starting", child=camera.config.child,
+            self.status.reset(camera.config.name, state="starting", child=self.bindings.child(camera.config),
                               room=camera.config.room, since=datetime.now(UTC).isoformat(), error="")
             camera.next_at = now + camera.interval
             camera.feed.start()
         log.info("camera ingest started: %s", ", ".join(
-            f"{c.config.name} ({c.config.child}, {c.config.room}) at {1 / c.interval:g} Hz"
+            f"{c.config.name} ({self.bindings.child(c.config)}, {c.config.room}) at {1 / c.interval:g} Hz"
             for c in self.cameras
         ))
         return self
@@ -164,12 +168,13 @@ class Ingest:
             log.info("camera %s stores frames again", name)
             camera.disk_error = ""
             self.status.set(name, disk_error="")
-        frame = FrameCaptured(frame_id=frame_id, camera=name, child=camera.config.child, path=path,
+        child = self.bindings.child(camera.config)
+        frame = FrameCaptured(frame_id=frame_id, camera=name, child=child, path=path,
                               captured_at=taken, source="camera")
         self.publisher.publish(frame)
         self.stats["captured"] += 1
         self.status.count(name, "captured")
-        self.status.set(name, last_frame_at=taken.isoformat())
+        self.status.set(name, last_frame_at=taken.isoformat(), child=child)
         return frame
 
     def prune(self) -> None:

@@ -19,7 +19,7 @@ from services.stack import redis_for_cli
 
 app = typer.Typer(help="Backups of the family's data; `cradle restore FILE` puts one back.")
 console = Console()
-COUNTED = ("users", "alerts", "games", "labels", "model_versions")
+COUNTED = ("users", "children", "alerts", "games", "labels", "model_versions")
 
 
 def _progress() -> Progress:

@@ -1,4 +1,5 @@
-"""Request dependencies: the gateway state, the family's timeline and the signed-in user."""
+"""Request dependencies: the gateway state, the family's timeline and children, the
+signed-in user and a parent."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import redis
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.auth import User
+from services.auth import Role, User
+from services.family import FamilyStore
 from services.gateway.state import GatewayState
 from services.timeline.store import Timeline
 
@@ -32,6 +34,14 @@ def timeline_of(state: State) -> Timeline:
 
 
 FamilyTimeline = Annotated[Timeline, Depends(timeline_of)]
+
+
+def family_of(state: State) -> FamilyStore:
+    """The family's children, read from Redis on each call (edits are seen at once)."""
+    return FamilyStore(state.redis, state.settings)
+
+
+Family = Annotated[FamilyStore, Depends(family_of)]
 
 
 def _refuse(request: Request, why: str) -> HTTPException:
@@ -71,3 +81,13 @@ def current_user(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def parent(user: CurrentUser) -> User:
+    """The signed-in user, when a parent: a caregiver may look, not change the family."""
+    if user.role != Role.parent:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only a parent may change this")
+    return user
+
+
+ParentUser = Annotated[User, Depends(parent)]

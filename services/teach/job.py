@@ -51,6 +51,7 @@ from models.vision import resolve_device, served_checkpoints
 from services import tasks
 from services.bus.events import ModelPromoted
 from services.bus.streams import Publisher
+from services.family import FamilyStore
 from services.labels import Label, LabelStore
 from services.settings import Settings
 
@@ -230,7 +231,7 @@ def _decide(settings: Settings, client: redis.Redis, family: str, checkpoint: Pa
 def _announce(settings: Settings, client: redis.Redis, family: str, version: str, previous: str | None,
               why: str, outcome: dict[str, Any]) -> None:
     children = Counter(lab.child for lab in LabelStore.of(client, settings).all() if lab.child)
-    child = children.most_common(1)[0][0] if children else settings.family.children[0].id
+    child = children.most_common(1)[0][0] if children else FamilyStore(client, settings).children()[0].id
     Publisher(client, settings.bus).publish(ModelPromoted(
         family=family, version=version, previous=previous, why=why, child=child, source="training"))
 

@@ -13,7 +13,7 @@ import os
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ from services.bus.events import MoodObserved
 from services.bus.streams import Publisher
 from services.cli.main import app
 from services.delivery.webpush import PushKeys, PushSubscription, Subscriptions, generate_keys
+from services.family import FamilyStore
 from services.games.model import Game
 from services.games.store import GameStore
 from services.labels import LabelStore
@@ -89,6 +90,8 @@ class Family:
 def fill(settings: Settings, client: redis.Redis, home: Path) -> Family:
     _, token = UserStore(client).add("Anna", Role.parent)
     UserStore(client).add("Nana", Role.caregiver)
+    family = FamilyStore(client, settings)
+    family.add("Zoë", born=date(2025, 4, 1), pronoun="she", nicknames=["Zozo"])  # and the settings' Baby
     alert = AlertRecord(id="al-1", child="mia", kind="hazard", severity="urgent", reason="near the stairs",
                         raised_at=NOW - timedelta(minutes=5), state="raised", recipients=["*"])
     pipe = client.pipeline()
@@ -129,6 +132,8 @@ def check_same(family: Family, settings: Settings, client: redis.Redis, home: Pa
     user = UserStore(client).verify(family.token)
     assert user is not None and user.name == "Anna"
     assert sorted(u.name for u in UserStore(client).all()) == ["Anna", "Nana"]
+    assert [(c.name, c.born) for c in FamilyStore(client, settings).children()] == [
+        ("Baby", None), ("Zoë", date(2025, 4, 1))]
     assert AlertStore(client).get("al-1") == family.alert
     assert Timeline(client).latest("mia", "mood.observed") == [family.mood]
     assert client.xlen(settings.bus.stream) == 1
@@ -173,14 +178,15 @@ def test_a_backup_restored_onto_a_fresh_stack_finds_the_same_family(
     family, archive = backed_up
     manifest = read_manifest(archive)
     assert manifest["redis"]["method"] == "bgsave"
-    assert manifest["counts"] == {"users": 2, "alerts": 1, "games": 1, "labels": 1, "events": 1,
-                                  "model_versions": 1}
+    assert manifest["counts"] == {"users": 2, "children": 2, "alerts": 1, "games": 1, "labels": 1,
+                                  "events": 1, "model_versions": 1}
     assert {"redis/dump.rdb", "labels/frames/cot-2026-12-01/f1.jpg", "registry/mood/current",
             f"registry/mood/{family.version}/model.pt", "keys/vapid-private.pem", "caddy/root.crt",
             "settings/env"} <= set(manifest["files"])
     assert not any(name.startswith("frames/") for name in manifest["files"])  # camera frames stay out
     listed = cli(monkeypatch, tmp_path / "home", None, "backup", "list")
-    assert archive.name in listed and "2 users, 1 alerts, 1 games, 1 labels, 1 model versions" in listed
+    assert archive.name in listed
+    assert "2 users, 2 children, 1 alerts, 1 games, 1 labels, 1 model versions" in listed
 
     fresh = tmp_path / "fresh"
     fresh.mkdir()

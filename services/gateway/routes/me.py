@@ -1,5 +1,5 @@
-"""`/api/me`: who the token belongs to, and the family's children (the web app's screens
-and the words it uses, "How is she?", come from them)."""
+"""`/api/me`: who the token belongs to, and the family's children as the family store holds
+them now (the web app's screens and the words it uses, "How is she?", come from them)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from services.auth import Role
-from services.gateway.deps import CurrentUser, State
+from services.gateway.deps import CurrentUser, Family
 
 router = APIRouter(prefix="/api", tags=["users"])
 
@@ -29,7 +29,6 @@ class Me(BaseModel):
 
 
 @router.get("/me", response_model=Me, summary="The signed-in user and the family's children")
-def me(user: CurrentUser, state: State) -> Me:
-    children = [Child(id=c.id, name=c.spoken_name, pronoun=c.pronoun, born=c.born)
-                for c in state.settings.family.children]
+def me(user: CurrentUser, family: Family) -> Me:
+    children = [Child(id=c.id, name=c.name, pronoun=c.pronoun, born=c.born) for c in family.children()]
     return Me(name=user.name, role=user.role, children=children)

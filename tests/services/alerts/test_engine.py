@@ -12,6 +12,7 @@ from services.alerts.rules import Mute
 from services.alerts.state import AlertStore, Mutes
 from services.bus.events import AlertAcknowledged, AlertRaised, Event, parse_event
 from services.bus.streams import Publisher, Subscriber
+from services.settings import Settings
 from services.settings.alerts import AlertRules
 from services.settings.sections import BusSettings
 from tests.services.alerts.factories import DAY, NIGHT, Clock, hazard, moods
@@ -158,3 +159,20 @@ def test_a_promoted_model_is_an_info_notice(client: redis.Redis) -> None:
     assert isinstance(raised, AlertRaised) and (raised.kind, raised.severity) == ("model_promoted", "info")
     assert raised.reason == ("Cradle has learnt more of your nursery: a new mood model is in use "
                              "(accuracy 82% on your held-out pictures, against 0%).")
+
+
+def test_the_engine_names_the_child_as_the_family_store_does_now(client: redis.Redis,
+                                                                 settings: Settings) -> None:
+    from services.alerts.__main__ import make
+    from services.family import FamilyStore
+
+    engine, _jobs = make(settings, client, Clock(DAY))
+    FamilyStore(client, settings).edit("Baby", name="Zoë")  # renamed while the engine runs
+    subscriber = Subscriber(client, BUS, "alerts", "a1", engine)
+    publisher = Publisher(client, BUS)
+    for event in moods("h" * 3 + "u" * 60, DAY, child="Baby"):  # 10 min of crying
+        engine.clock.now = event.occurred_at + timedelta(seconds=1)  # type: ignore[attr-defined]
+        publisher.publish(event)
+    drain(client, subscriber)
+    reasons = [e.reason for e in published(client, "alert.raised") if isinstance(e, AlertRaised)]
+    assert reasons and reasons[0].startswith("Zoë has been crying for"), reasons

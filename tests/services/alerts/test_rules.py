@@ -279,3 +279,17 @@ def test_a_view_the_captioner_was_not_taught_is_a_notice_too() -> None:
                                       familiar=False)]
     found = kinds(play(events, rules))
     assert found.count("unfamiliar_view") == 1 and "upset" in found
+
+
+def test_a_notice_names_the_child_as_the_family_does() -> None:
+    names = {"Mia": "Amélie"}
+    memory = Memory.fresh()
+    (verdict,) = [v for event in moods("h" * 5 + "u" * 12, NIGHT)
+                  for v in judge(memory, event, RULES, names=names)]
+    assert verdict.finding.reason == "Amélie has been crying for 1 min (since 02:00)."
+    assert verdict.finding.child == "Mia"  # the id, as the timeline and the mutes know her
+    memory = Memory.fresh()
+    (danger,) = [v for event in (hazard(DAY), hazard(DAY + timedelta(seconds=2)))
+                 for v in judge(memory, event, RULES, names=names)]
+    assert danger.finding.reason.startswith("Amélie may be in danger (near stairs)")
+    assert judge(Memory.fresh(), hazard(DAY), RULES, names={"Leo": "Léo"}) == []  # an id unnamed: as is

@@ -88,3 +88,29 @@ def test_the_motion_gate_counts_change_since_the_last_frame_let_through() -> Non
 
 def _array(image: Image.Image) -> np.ndarray:
     return np.asarray(image)
+
+
+def test_a_camera_given_to_another_child_records_for_them_without_a_restart(
+    settings: Settings, client: redis.Redis, sender: Celery, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from services.family import FamilyStore
+
+    clip = moving_clip(tmp_path / "moving.mp4", seconds=2.0, fps=10)
+    cot = {"name": "cot", "child": "Baby", "source": str(clip)}
+    settings = camera_settings(settings, [cot], sample_hz=5, motion_threshold=0)
+    family = FamilyStore(client, settings)
+    assert family.camera_children() == {"cot": "Baby"}  # seeded from the camera's settings
+    ingest = Ingest(settings, client, sender, settings.camera.cameras)
+    ingest.bindings.refresh_s = 0.2
+    with running(ingest):
+        time.sleep(0.8)
+        leo = family.add("Léo", born=date(2025, 1, 1), cameras=["cot"])
+        rebound = time.time()
+        time.sleep(1.0)
+    frames = bus_events(client, settings, FrameCaptured)
+    before = {f.child for at, f in frames if at < rebound}
+    after = {f.child for at, f in frames if at > rebound + 0.45}  # a refresh and a frame later
+    assert before == {"Baby"} and after == {leo.id}, frames
+    assert CameraStatus(client).read("cot")["child"] == leo.id
