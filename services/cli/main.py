@@ -11,6 +11,7 @@ from services.cli import (
     caption,
     chatbot,
     doctor,
+    family,
     games,
     models,
     mood,
@@ -30,6 +31,7 @@ app.command()(up.up)
 app.command()(up.status)
 app.command()(doctor.doctor)
 app.add_typer(users.app, name="users")
+app.add_typer(family.app, name="family")
 app.add_typer(assets.app, name="assets")
 app.add_typer(mood.app, name="mood")
 app.add_typer(speech.app, name="speech")
