@@ -23,6 +23,7 @@ from services.gateway.routes import (
     alerts,
     certificate,
     chat,
+    family,
     frames,
     games,
     health,
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                  id(voice.router): upload_limit(settings.speech)}  # do not hash
     for router in (health.router, me.router, metrics.router, chat.router, voice.router, alerts.router,
                    timeline.router, frames.router, push.router, games.router, labels.router,
-                   teach.router):
+                   teach.router, family.router):
         app.include_router(router, max_body_size=own_limit.get(id(router)))
     app.include_router(certificate.router)  # public: the phones fetch it before signing in
     _add_docs(app, public=settings.gateway.public_docs)
