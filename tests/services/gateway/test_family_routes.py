@@ -50,7 +50,8 @@ def test_a_parent_adds_edits_and_removes_a_child_and_everyone_sees_it(
     household = Household(settings, client)
     assert household.child("zozo's").id == "zoe"
 
-    edited = gateway.patch("/api/family/children/zoe", json={"name": "Zoé Anne", "nicknames": []}, headers=anna)
+    edited = gateway.patch("/api/family/children/zoe", json={"name": "Zoé Anne", "nicknames": []},
+                           headers=anna)
     assert edited.status_code == 200, edited.text
     assert edited.json()["name"] == "Zoé Anne" and edited.json()["nicknames"] == []
     assert edited.json()["born"] == "2025-03-14"  # left as it was

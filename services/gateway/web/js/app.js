@@ -3,13 +3,16 @@
 import { ApiError, api, current, forget, remember } from "./api.js";
 import * as alerts from "./alerts.js";
 import * as chat from "./chat.js";
+import * as family from "./family.js";
 import * as games from "./games.js";
 import * as labels from "./labels.js";
 import * as push from "./push.js";
 import * as today from "./today.js";
 
-const SCREENS = { chat, alerts, today, games, labels };
-const TITLES = { chat: "Chat", alerts: "Alerts", today: "Today", games: "Games", labels: "Teach Cradle", signin: "Sign in" };
+const SCREENS = { chat, alerts, today, games, labels, family };
+const TITLES = {
+  chat: "Chat", alerts: "Alerts", today: "Today", games: "Games", labels: "Teach Cradle", family: "Family", signin: "Sign in",
+};
 const NOTICE = "cradle.notice";
 let started = false;
 let shown = null;
