@@ -158,7 +158,9 @@ class CameraSource(Section):
         pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
         description="Short name (lower case, digits, - and _): it names the frames folder.",
     )
-    child: str = Field(min_length=1, max_length=100, description="The child this camera watches.")
+    child: str = Field(min_length=1, max_length=100,
+                       description="The child this camera watches (its id), until the family gives the "
+                       "camera to another child in the family store.")
     room: str = Field(default="nursery", min_length=1, max_length=100, description="Where it hangs.")
     source: str = Field(
         min_length=1, max_length=2000,
@@ -373,8 +375,9 @@ class FamilySettings(Section):
     children: list[ChildSettings] = Field(
         default_factory=lambda: [ChildSettings(id="Baby", name="Baby", pronoun="she")],
         min_length=1, max_length=16,
-        description="The children, first one the default when a question names none. The "
-        "default matches the demo camera's child.",
+        description="The children Cradle starts with, first one the default when a question names "
+        "none; they seed the family store (`cradle family`, the Family screen), which every part "
+        "reads after that. The default matches the demo camera's child.",
     )
 
     timezone: str = Field(
