@@ -449,6 +449,9 @@ def test_a_follow_up_asks_the_last_question_about_another_period(a_day: Househol
     fresh = say(ActionFollowUp(), make_tracker("and yesterday?", "follow_up", period("yesterday")))
     assert fresh.startswith("Yesterday she slept")
     assert say(ActionFollowUp(), make_tracker("and?", "follow_up")).startswith("What would you like to know?")
+    before = say(ActionFollowUp(), make_tracker("and the night before?", "follow_up",
+                                                period("the night before"), slots=slots))
+    assert before == "The night before last I didn't see her on the camera."
 
 
 def test_a_follow_up_about_another_child_keeps_the_period(make_backend: Callable[..., Household]) -> None:
