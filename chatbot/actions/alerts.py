@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot.actions import parsing
-from chatbot.actions.base import CradleAction, asked_about, asked_period, entity, message_text, named_child
+from chatbot.actions.base import CradleAction, asked_about, asked_child, asked_period, entity, message_text
 from chatbot.actions.household import Household
 from chatbot.actions.periods import Period
 from chatbot.actions.phrases import ago, capital, clock_time, plural, span
@@ -46,7 +46,7 @@ class ActionAlerts(CradleAction):
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                cradle: Household) -> list[dict[str, Any]]:
-        child = cradle.child(named_child(tracker))
+        child = asked_child(tracker, cradle)
         now = cradle.now()
         asked = asked_period(tracker, cradle)
         period = _window(asked, now)

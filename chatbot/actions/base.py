@@ -22,6 +22,7 @@ from rasa_sdk.types import DomainDict
 
 from chatbot.actions.household import Household, UnknownChild, household
 from chatbot.actions.periods import Period, UnknownPeriod, parse_period, period_in
+from services.family import Child
 
 log = logging.getLogger("chatbot.actions")
 
@@ -86,6 +87,16 @@ def named_child(tracker: Tracker) -> str | None:
     which holds only a child the family has: an unknown name is never kept)."""
     slot = tracker.get_slot("child")
     return entity(tracker, "child") or (str(slot) if isinstance(slot, str) and slot.strip() else None)
+
+
+def asked_child(tracker: Tracker, cradle: Household) -> Child:
+    """The child the latest message is about: a name the entity extractor found (UnknownChild
+    for one the family does not have), else a family name said word for word (the extractor
+    misses a lower-case "mia" from speech), else the conversation's child, else the first."""
+    named = entity(tracker, "child")
+    if named:
+        return cradle.child(named)
+    return cradle.family.mentioned(message_text(tracker)) or cradle.child(named_child(tracker))
 
 
 # A stretch named by what the asker was doing ("while I was in the shower", "when we were

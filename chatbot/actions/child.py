@@ -22,7 +22,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from chatbot.actions.base import CradleAction, asked_about, asked_period, message_text, named_child
+from chatbot.actions.base import CradleAction, asked_about, asked_child, asked_period, message_text
 from chatbot.actions.household import Household
 from chatbot.actions.periods import Period, parse_period
 from chatbot.actions.phrases import (
@@ -132,7 +132,7 @@ class ChildAction(CradleAction):
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                cradle: Household) -> list[dict[str, Any]]:
-        child = cradle.child(named_child(tracker))
+        child = asked_child(tracker, cradle)
         period = asked_period(tracker, cradle)
         try:
             reply = self.tell(cradle, Subject.of(child, len(cradle.children)), tracker, period)

@@ -62,3 +62,25 @@ def best_match(said: str, names: Mapping[str, T]) -> T | None:
         return alone[0]
     close = difflib.get_close_matches(wanted, list(names), n=1, cutoff=CLOSE)
     return names[close[0]] if close else None
+
+
+def mentioned(text: str, names: Mapping[str, T]) -> T | None:
+    """The value of the first of `names` (keys already folded) said word for word in a whole
+    message ("how's mia doing", "is Anne-Marie's nap over"), or None. Whole names, or a first
+    name one child alone has; a close spelling is taken only from a name the entity
+    extractor found, never from any word of a message."""
+    firsts: dict[str, list[T]] = {}
+    for name, value in names.items():
+        if " " in name:
+            firsts.setdefault(name.split()[0], []).append(value)
+    # A first name one child alone has is theirs too ("Harper" for Harper Rose).
+    names = {**{first: values[0] for first, values in firsts.items() if len(set(map(id, values))) == 1},
+             **names}
+    words = [fold(word) for word in text.split()]
+    longest = max((len(name.split()) for name in names), default=0)
+    for start in range(len(words)):
+        for size in range(min(longest, len(words) - start), 0, -1):
+            said = " ".join(w for w in words[start:start + size] if w)
+            if said in names:
+                return names[said]
+    return None

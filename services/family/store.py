@@ -31,7 +31,7 @@ from services.family.model import (
     UnknownCamera,
     UnknownChildError,
 )
-from services.family.names import best_match, fold, slug
+from services.family.names import best_match, fold, mentioned, slug
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,10 @@ class FamilyStore:
         """The child people mean by `said` (a name, a nickname, "Mia's", a close misspelling),
         or None when it is no one's name in the family."""
         return best_match(said, self._names(self.children()))
+
+    def mentioned(self, text: str) -> Child | None:
+        """The child a whole message names word for word (name or nickname), or None."""
+        return mentioned(text, self._names(self.children()))
 
     def get(self, named: str) -> Child:
         """The child called `named` (see `match`); UnknownChildError names the ones there are."""

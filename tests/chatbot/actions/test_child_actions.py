@@ -155,6 +155,18 @@ def test_an_unknown_child_names_the_known_ones(make_backend: object) -> None:
         assert spoken(say(action, tracker)) == "I don't know Zoe. I know Mia, Leo."
 
 
+def test_a_family_name_the_extractor_missed_is_found_in_the_words(
+        make_backend: Callable[..., Household]) -> None:
+    family = make_backend([MIA, LEO])
+    seen(family, "s" * 30, NOW - 30 * MIN, child="Leo")
+    seen(family, "h" * 30, NOW - 30 * MIN, child="Mia")
+    reply = say(ActionMoodNow(), make_tracker("uh hows leo doing", "ask_mood_now"))  # no entity
+    assert spoken(reply) == "Leo's asleep, and has been for 30 minutes."
+    slots = {"child": "Leo"}  # a name in the words beats the conversation's child
+    assert spoken(say(ActionMoodNow(), make_tracker("and mia?", "ask_mood_now", slots=slots))).startswith(
+        "Mia's happy")
+
+
 def test_they_pronouns(make_backend: object) -> None:
     b = make_backend([{"id": "Sam", "pronoun": "they"}])  # type: ignore[operator]
     seen(b, "s" * 30, NOW - 30 * MIN, child="Sam")

@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from services.family import Child, fold
-from services.family.names import best_match
+from services.family.names import best_match, mentioned
 
 FAMILY = [Child(id="mia", name="Mia", pronoun="she", nicknames=("Mimi",)),
           Child(id="zoe", name="Zoë", pronoun="she"),
@@ -55,6 +55,31 @@ def test_a_whisper_misspelling_a_first_name_and_a_hyphen_said_as_a_space() -> No
     assert best_match("bean's", NAMES) == owner("Bean")
     for stranger in ("Harry", "Noah", "Max", "", "   ", "'s"):
         assert best_match(stranger, NAMES) is None, stranger
+
+
+FILLER = st.lists(st.sampled_from(["how", "is", "did", "she", "sleep", "last", "night", "and", "what",
+                                   "about", "doing", "now", "any", "alerts", "for", "nap", "today"]),
+                  max_size=6)
+
+
+@given(FILLER, st.sampled_from(SAID), FILLER, st.sampled_from(["", "'s", "?", "!", ","]))
+def test_a_name_said_anywhere_in_a_message_is_found(before: list[str], name: str, after: list[str],
+                                                    mark: str) -> None:
+    said = " ".join([*before, name.lower() + mark, *after])
+    assert mentioned(said, NAMES) == owner(name)
+
+
+@given(FILLER)
+def test_a_message_with_no_family_name_names_nobody(words: list[str]) -> None:
+    assert mentioned(" ".join(words), NAMES) is None
+
+
+def test_a_name_in_a_message_is_whole_or_a_first_name_and_never_a_near_spelling() -> None:
+    assert mentioned("how's harper doing", NAMES) == owner("Harper Rose")
+    assert mentioned("is leo-paul asleep", NAMES) == owner("Léo-Paul")
+    assert mentioned("how is leo paul", NAMES) == owner("Léo-Paul")
+    assert mentioned("how is harpur doing", NAMES) is None
+    assert mentioned("", NAMES) is None
 
 
 def test_fold() -> None:
