@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.cli.common import settings_or_exit
-from services.games import Energy, Filters, Game, GameError, Place, open_store
+from services.games import DuplicateGame, Energy, Filters, Game, GameError, Place, open_store
 from services.stack import redis_for_cli
 
 app = typer.Typer(help="Games and activities for the child: import, search, add.", no_args_is_help=True)
@@ -82,6 +82,9 @@ def add(
     with redis_for_cli(settings) as client:
         try:
             game = open_store(client, settings.models_dir).add(text, added_by=by)
+        except DuplicateGame as exc:
+            console.print(f"Already saved: [bold]{exc.existing.title}[/] as {exc.existing.id}.")
+            raise typer.Exit(1) from exc
         except ValueError as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from exc

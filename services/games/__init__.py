@@ -11,10 +11,10 @@ from services.assets import asset_path
 from services.games.embedder import embedder_at
 from services.games.model import Energy, Game, GameError, Place, Skill, load_catalogue
 from services.games.ranking import Context, Filters
-from services.games.store import GameStore
+from services.games.store import DuplicateGame, GameStore
 
-__all__ = ["Context", "Energy", "Filters", "Game", "GameError", "GameStore", "Place", "Skill",
-           "load_catalogue", "open_store"]
+__all__ = ["Context", "DuplicateGame", "Energy", "Filters", "Game", "GameError", "GameStore", "Place",
+           "Skill", "load_catalogue", "open_store"]
 
 
 def open_store(client: redis.Redis, models_dir: Path) -> GameStore:

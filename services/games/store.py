@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,11 @@ IDS = f"{PREFIX}:ids"  # set of every game id
 VERSION = f"{PREFIX}:version"  # bumped on every change, so each process knows its cache is stale
 NET = f"{PREFIX}:net"  # hash: game id -> likes minus dislikes
 CATALOGUE = f"{PREFIX}:catalogue"  # fingerprint of the catalogue last imported
+# A new game this close in meaning (title and steps, MiniLM cosine) to one the store holds
+# is the same game told again. The closest two distinct catalogue games are at 0.81; the
+# same steps under another title ("talking sock" for "sock puppets") at 0.88 and above.
+NEAR_DUPLICATE = 0.86
+_TITLE_LEADS = {"the", "a", "an", "our", "my"}
 
 
 def _game_key(game_id: str) -> str:
@@ -50,6 +56,25 @@ class Hit:
 class Votes(NamedTuple):
     net: int  # likes minus dislikes, everyone's
     mine: int  # one user's own vote: 1, -1, or 0 when none
+
+
+class DuplicateGame(GameError):
+    """A game the store already holds, told again; `existing` is the one it holds."""
+
+    def __init__(self, existing: Game) -> None:
+        super().__init__(f"{existing.title!r} is already saved, as {existing.id}")
+        self.existing = existing
+
+
+def title_key(title: str) -> str:
+    """A title as compared for duplicates: "The Sock-Puppet game" and "sock puppets" match."""
+    words = [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+             for w in re.findall(r"[a-z0-9]+", title.lower())]
+    while len(words) > 1 and words[0] in _TITLE_LEADS:
+        words = words[1:]
+    if len(words) > 1 and words[-1] == "game":
+        words = words[:-1]
+    return "".join(words)
 
 
 class GameStore:
@@ -95,13 +120,33 @@ class GameStore:
         return self.add_game(game_from_text(text, added_by))
 
     def add_game(self, game: Game) -> Game:
-        """Save a new game, its id made unique ("peekaboo-2"); returns it as saved."""
+        """Save a new game, its id made unique ("peekaboo-2"); returns it as saved. Raises
+        DuplicateGame when the store already holds it (`duplicate_of`)."""
+        vector = self.embedder.encode([game.text()])[0]
+        existing = self._duplicate_of(game, vector)
+        if existing is not None:
+            raise DuplicateGame(existing)
         base, number = game.id, 1
         while self.client.sismember(IDS, game.id):  # never overwrite a game someone else saved
             number += 1
             game = game.model_copy(update={"id": f"{base}-{number}"})
-        self.save([game])
+        self.save([game], vector[None, :])
         return game
+
+    def duplicate_of(self, game: Game) -> Game | None:
+        """The game the store holds that `game` tells again: the same title (as `title_key`
+        reads it), else the closest in meaning at NEAR_DUPLICATE or above; None if none."""
+        return self._duplicate_of(game, self.embedder.encode([game.text()])[0])
+
+    def _duplicate_of(self, game: Game, vector: Vectors) -> Game | None:
+        self._refresh()
+        key = title_key(game.title)
+        same = next((g for g in self._games if title_key(g.title) == key), None)
+        if same is not None or not self._games:
+            return same
+        meanings = self._matrix @ vector
+        best = int(np.argmax(meanings))
+        return self._games[best] if float(meanings[best]) >= NEAR_DUPLICATE else None
 
     def get(self, game_id: str) -> Game:
         raw = self.client.get(_game_key(game_id))

@@ -1,5 +1,6 @@
 """The family's games: `GET /api/games` (search by words and filters), `GET /api/games/{id}`,
-`PUT /api/games/{id}/vote`, `POST /api/games` (add one) and `POST /api/games/{id}/speech`
+`PUT /api/games/{id}/vote`, `POST /api/games` (add one; 409 with the existing game's id
+when the family already has it) and `POST /api/games/{id}/speech`
 (the game read aloud by Cradle's own voice).
 
 The store (services/games) is opened once per app, on first use, and the shipped
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic.json_schema import SkipJsonSchema
 from starlette.concurrency import run_in_threadpool
 
-from services.games import Energy, Filters, Game, GameError, GameStore, Place, Skill, open_store
+from services.games import DuplicateGame, Energy, Filters, Game, GameError, GameStore, Place, Skill, open_store
 from services.gateway.deps import CurrentUser, State
 from services.gateway.state import GatewayState
 from services.tasks import SPEAK, wait_for_task
@@ -110,9 +111,14 @@ def _one(store: GameStore, user: str, game_id: str) -> GameOut:
 
 
 async def _run(games: Games, state: GatewayState, work: Callable[[GameStore], T]) -> T:
-    """`work` in a threadpool; an unknown game id is a 404 that says so."""
+    """`work` in a threadpool; an unknown game id is a 404 that says so, a game the store
+    already holds a 409 naming it."""
     try:
         return await run_in_threadpool(games.run, state, work)
+    except DuplicateGame as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, {
+            "message": f"the family already has this game: {exc.existing.title}", "id": exc.existing.id,
+        }) from exc
     except GameError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
@@ -148,7 +154,8 @@ async def vote(game_id: str, body: Vote, user: CurrentUser, state: State, games:
     return Voted(id=game_id, likes=likes, my_vote=1 if body.liked else -1)
 
 
-@router.post("", response_model=GameOut, status_code=status.HTTP_201_CREATED, summary="Add a game")
+@router.post("", response_model=GameOut, status_code=status.HTTP_201_CREATED, summary="Add a game",
+             responses={409: {"description": "Already saved: `detail.id` is the game the family has."}})
 async def add(body: NewGame, user: CurrentUser, state: State, games: GamesDep) -> GameOut:
     new = Game(**body.model_dump(exclude={"added_by"}), added_by=user.name)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
@@ -11,8 +12,9 @@ from hypothesis import strategies as st
 
 from services.games.embedder import Embedder
 from services.games.model import CATALOGUE_DIR, Energy, GameError, Place, Skill, load_catalogue
+from services.games.parse import game_from_text
 from services.games.ranking import Context, Filters
-from services.games.store import GameStore, Hit
+from services.games.store import NEAR_DUPLICATE, DuplicateGame, GameStore, Hit, title_key
 
 CATALOGUE = load_catalogue()
 
@@ -83,9 +85,46 @@ def test_saved_game_found_again_by_voice_like_phrasing(store: GameStore) -> None
 
 def test_a_second_game_with_the_same_title_keeps_the_first(store: GameStore) -> None:
     first = store.add("clap and sing with teddy", added_by="Anna")
-    second = store.add("clap and sing with teddy", added_by="Ben")
-    assert (first.id, second.id) == ("clap-and-sing-with-teddy", "clap-and-sing-with-teddy-2")
-    assert store.get(first.id).added_by == "Anna"
+    with pytest.raises(DuplicateGame) as again:
+        store.add("Clap and sing with Teddy!", added_by="Ben")
+    assert again.value.existing == first and store.get(first.id).added_by == "Anna"
+    assert not any(g.id.startswith("clap-and-sing-with-teddy-") for g in store.all())
+
+
+@pytest.mark.parametrize("told", [
+    "add a game called the sock puppet game: you hold a sock on your hand and make it talk",  # the title
+    "add a game called talking sock: put a sock on your hand and make it talk",  # the same steps
+])
+def test_a_game_told_again_is_not_saved_twice(store: GameStore, told: str) -> None:
+    first = store.add("add a game called sock puppets: put a sock on your hand and make it talk", "Anna")
+    count = len(store.all())
+    with pytest.raises(DuplicateGame, match="'Sock puppets' is already saved") as again:
+        store.add(told, added_by="Ben")
+    assert again.value.existing.id == first.id and len(store.all()) == count
+    assert store.duplicate_of(game_from_text(told, "Ben")) == first
+
+
+def test_a_catalogue_game_told_again_is_that_game(store: GameStore) -> None:
+    with pytest.raises(DuplicateGame) as again:
+        store.add("a new game, peek a boo, you hide your face and say boo", added_by="Anna")
+    assert again.value.existing.id == "peekaboo"
+
+
+@pytest.mark.parametrize(("a", "b"), [("The Sock-Puppet game", "sock puppets"), ("Peekaboo", "peek a boo"),
+                                      ("Bubble chase", "a bubbles chase")])
+def test_titles_compared_as_said(a: str, b: str) -> None:
+    assert title_key(a) == title_key(b)
+
+
+def test_different_games_are_both_saved(store: GameStore) -> None:
+    """No two distinct games of the catalogue are near-duplicates of each other."""
+    for told in ("add a game called sock puppets: put a sock on your hand and make it talk",
+                 "add a game called tower topple: stack the cups high and knock them down",
+                 "add a game called kitchen drums: bang a pan with a wooden spoon"):
+        store.add(told, added_by="Anna")
+    matrix = store.embedder.encode([g.text() for g in CATALOGUE])
+    closeness = matrix @ matrix.T - 2 * np.eye(len(CATALOGUE))
+    assert float(closeness.max()) < NEAR_DUPLICATE
 
 
 def test_a_liked_game_moves_up(store: GameStore) -> None:

@@ -173,8 +173,19 @@ def test_an_added_game_is_found_by_id_and_by_search(gateway: TestClient, anna: A
     assert game["id"] in [g["id"] for g in found]
     assert game["id"] not in [g["id"] for g in search(gateway, anna, age_months=31, limit=200)]
 
-    again = gateway.post("/api/games", json=SCARF_DANCE, headers=anna).json()
-    assert again["id"] == "rainbow-scarf-dance-2"
+
+
+def test_a_game_added_twice_is_409_naming_the_one_saved(gateway: TestClient, anna: Auth,
+                                                         client: redis.Redis) -> None:
+    first = gateway.post("/api/games", json=SCARF_DANCE, headers=anna).json()
+    count, ben = len(search(gateway, anna, limit=200)), token(client, "Ben")
+    for again in (SCARF_DANCE, {**SCARF_DANCE, "title": "The rainbow scarf dances"},  # the same title
+                  {**SCARF_DANCE, "title": "Colourful scarf dancing"}):  # the same steps
+        answer = gateway.post("/api/games", json=again, headers=ben)
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["detail"]["id"] == first["id"] == "rainbow-scarf-dance"
+        assert "Rainbow scarf dance" in answer.json()["detail"]["message"]
+    assert len(search(gateway, anna, limit=200)) == count
     assert gateway.get("/api/games/rainbow-scarf-dance", headers=anna).json()["added_by"] == "Anna"
 
 
@@ -217,7 +228,7 @@ json_values = st.recursive(
 @given(changes=st.dictionaries(st.sampled_from(sorted(SCARF_DANCE)), json_values, max_size=3))
 def test_no_body_makes_the_gateway_fail(gateway: TestClient, anna: Auth, changes: dict[str, Any]) -> None:
     answer = gateway.post("/api/games", json={**SCARF_DANCE, **changes}, headers=anna)
-    assert answer.status_code in (201, 422), answer.text
+    assert answer.status_code in (201, 409, 422), answer.text  # 409: a body like one saved before
 
 
 def test_speech_without_a_speech_worker_is_503_saying_so(gateway: TestClient, anna: Auth) -> None:
