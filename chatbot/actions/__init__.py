@@ -28,8 +28,10 @@ Teaching (teach.py):
 Alerts (alerts.py): action_alerts, action_acknowledge_alert, action_mute_alerts,
 action_unmute_alerts.
 
-Games (games.py): action_game_search, action_game_next, action_game_save,
-action_game_rate, action_game_read.
+Games (games.py): action_game_search, action_game_next (also "something quieter", "for
+the car": the last search with what was said changed), action_game_rate, action_game_read.
+A game the family tells (game_telling.py): validate_game_form (game_form's answers),
+action_game_read_back, action_game_save (yes), action_game_discard (no).
 
 Shared: base.py (`CradleAction`: the answer runs off the event loop, failures become a
 short sentence), household.py (the family and its timeline, alerts, games and labels behind one object),

@@ -1,4 +1,5 @@
-"""The games actions: find a game that fits, another one, read it, save one, rate one.
+"""The games actions: find a game that fits, another one, read it, rate one (a game the
+family tells Cradle is game_telling.py's).
 
 A search remembers itself in three slots: `game_search` (the filters and the words, so
 "another one" continues it), `game_offered` (ids already offered, never offered again in
@@ -21,7 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from chatbot.actions import parsing
 from chatbot.actions.base import CradleAction, entity, message_text, named_child
 from chatbot.actions.household import Household
-from chatbot.actions.phrases import listing, plural
+from chatbot.actions.phrases import plural
 from services.games import Context, Energy, Filters, Game, GameError, GameStore, Place, Skill
 
 log = logging.getLogger(__name__)
@@ -305,7 +306,7 @@ def the_game(tracker: Tracker, store: GameStore) -> tuple[Game | None, str]:
         return None, "I can't find that game any more. Ask me for another one."
 
 
-def _lower_first(sentence: str) -> str:
+def lower_first(sentence: str) -> str:
     first = sentence.split(" ", 1)[0]
     if first in ("I", "I'm", "I'll") or first[1:2].isupper():
         return sentence
@@ -314,9 +315,9 @@ def _lower_first(sentence: str) -> str:
 
 def steps_spoken(game: Game) -> str:
     steps = [step.strip().rstrip(".") + "." for step in game.steps]
-    said = [f"First, {_lower_first(steps[0])}"]
-    said += [f"Then {_lower_first(step)}" for step in steps[1:-1]]
-    said.append(f"Finally, {_lower_first(steps[-1])}")
+    said = [f"First, {lower_first(steps[0])}"]
+    said += [f"Then {lower_first(step)}" for step in steps[1:-1]]
+    said.append(f"Finally, {lower_first(steps[-1])}")
     return " ".join(said)
 
 
@@ -334,29 +335,8 @@ class ActionGameRead(CradleAction):
         low, high = game.age_months
         safety = game.safety.strip().rstrip(".") + "."
         text = (f"{game.title}, for {age_span(low, high)}, about {plural(game.minutes, 'minute')}. "
-                f"{steps_spoken(game)} To keep it safe: {_lower_first(safety)}")
+                f"{steps_spoken(game)} To keep it safe: {lower_first(safety)}")
         dispatcher.utter_message(text=text)
-        return [SlotSet("game_current", game.id)]
-
-
-class ActionGameSave(CradleAction):
-    """ "Save a game: ...": the family's own game, kept under the name of who told it."""
-
-    action_name = "action_game_save"
-
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               cradle: Household) -> list[dict[str, Any]]:
-        try:
-            game = cradle.games.add(message_text(tracker), added_by=tracker.sender_id)
-        except ValueError:  # GameError and pydantic's errors are ValueErrors
-            log.warning("could not save a game from %r", message_text(tracker), exc_info=True)
-            dispatcher.utter_message(text="I couldn't make a game of that. Tell me again, like: "
-                                          "save a game where you roll a ball to the baby.")
-            return []
-        low, high = game.age_months
-        places = listing([PLACE_WORDS[p] for p in game.places], "or")
-        dispatcher.utter_message(text=f"Saved {game.title}, for {age_span(low, high)}, to play {places}. "
-                                      'Say "read it" to hear it back.')
         return [SlotSet("game_current", game.id)]
 
 
