@@ -31,24 +31,35 @@ MEANING_FLOOR = 0.3  # a game named by meaning must be at least this close to th
 PLACE_WORDS = {Place.indoor: "indoors", Place.outdoor: "outdoors", Place.bath: "in the bath",
                Place.car: "in the car", Place.bedtime: "at bedtime"}
 ENERGY_WORDS = {"quiet": Energy.calm, "gentle": Energy.calm, "calm": Energy.calm, "relaxing": Energy.calm,
+                "quieter": Energy.calm, "calmer": Energy.calm, "gentler": Energy.calm,
                 "active": Energy.active, "energetic": Energy.active, "lively": Energy.active,
-                "run": Energy.active, "running": Energy.active}
+                "livelier": Energy.active, "run": Energy.active, "running": Energy.active}
 NO_TOYS = ("none", "no toys", "nothing", "no toy", "without toys", "no equipment")
 # When the entity extractor misses a filter, these phrases in the message still set it
 # (a filter the family said must never be dropped: no bath game for "in the car").
 PLACE_PHRASES = {
-    Place.car: r"\b(in|into) the car\b|\bcar (seat|ride|journey|trip)s?\b|\bon a drive\b|\broad trip\b",
+    Place.car: r"\b(in|into|for) the car\b|\bcar (seat|ride|journey|trip)s?\b|\bon a drive\b|\broad trip\b",
     Place.bath: r"\bbath ?(time|tub)?s?\b|\bin the tub\b",
     Place.bedtime: r"\bbed ?time\b|\bbefore (bed|sleep|a nap)\b|\bwind(ing)? down\b",
     Place.outdoor: r"\boutside\b|\boutdoors?\b|\bin the (garden|park|yard)\b|\bat the (park|beach)\b",
     Place.indoor: r"\binside\b|\bindoors?\b|\brainy day\b",
 }
+# Checked in this order: "less active" is calm. A comparative ("something quieter")
+# refines the search being continued.
 ENERGY_PHRASES = {
-    Energy.calm: r"\b(quiet|calm|gentle|relaxing|soothing|settling|peaceful)\b",
-    Energy.active: r"\b(active|energetic|lively)\b|\brun(ning)? around\b|\bburn (off )?(some )?energy\b",
+    Energy.calm: r"\b(quiet(er)?|calm(er)?|gentler?|relaxing|soothing|settling|peaceful|"
+                 r"less (active|lively|energetic|noisy|wild))\b|\bnot so (active|lively|wild)\b",
+    Energy.active: r"\b(active|energetic|lively|livelier|wilder|busier|noisier)\b|\bmore (active|energy)\b"
+                   r"|\brun(ning)? around\b|\bburn (off )?(some )?energy\b",
 }
 NO_TOYS_PHRASE = r"\b(no|without( any)?) (toys?|equipment|props)\b|\bnothing needed\b"
 FILTER_FIELDS = ("age_months", "place", "energy", "no_toys", "skill", "material")
+# What Cradle did last, when it was one of these, keeps a game search going ("another
+# one", "something quieter"); anything else (a question about the child, a greeting, a
+# new session) was a new topic, and the next "another one" starts a fresh search.
+ON_GAMES = frozenset({"action_game_search", "action_game_next", "action_game_read", "action_game_rate",
+                      "action_game_read_back", "action_game_save", "action_game_discard", "game_form"})
+NOT_A_TURN = frozenset({"action_listen", "action_extract_slots", "validate_game_form"})
 NEXT_STEPS = 'Say "read it" for the steps, or "another one".'
 
 
@@ -102,7 +113,10 @@ def filters_from(tracker: Tracker, cradle: Household, base: Filters | None = Non
     place = _enum_in(entity(tracker, "place"), Place) or _phrase_in(text, PLACE_PHRASES)
     if place is not None:
         fields["place"] = place
-    if (energy := _energy(entity(tracker, "energy")) or _phrase_in(text, ENERGY_PHRASES)) is not None:
+    energy = _phrase_in(text, ENERGY_PHRASES)
+    if not (energy is Energy.calm and re.search(r"\b(less|not so)\b", text)):  # "less active" is calm
+        energy = _energy(entity(tracker, "energy")) or energy
+    if energy is not None:
         fields["energy"] = energy
     if (skill := _enum_in(entity(tracker, "skill"), Skill)) is not None:
         fields["skill"] = skill
@@ -248,14 +262,28 @@ class ActionGameSearch(CradleAction):
         return search_and_offer(dispatcher, cradle, tracker, filters, message_text(tracker), [])
 
 
+def still_on_games(tracker: Tracker) -> bool:
+    """Whether what Cradle did before this message was about games (True when the tracker
+    holds no earlier turn to tell by)."""
+    users = [i for i, event in enumerate(tracker.events) if event.get("event") == "user"]
+    for event in reversed(tracker.events[:users[-1]] if users else []):
+        if event.get("event") == "session_started" or event.get("name") == "action_session_start":
+            return False
+        if event.get("event") == "action" and event.get("name") not in NOT_A_TURN:
+            return event.get("name") in ON_GAMES
+    return True
+
+
 class ActionGameNext(CradleAction):
-    """ "Another one": the next best game of the same search, never one offered already."""
+    """ "Another one", "something quieter", "for the car": the next best game of the same
+    search with what was said changed (the rest kept), never one offered already. After a
+    new topic the search is not continued but made afresh from the words."""
 
     action_name = "action_game_next"
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                cradle: Household) -> list[dict[str, Any]]:
-        previous = filters_from_slot(tracker.get_slot("game_search"))
+        previous = filters_from_slot(tracker.get_slot("game_search")) if still_on_games(tracker) else None
         if previous is None:
             filters = filters_from(tracker, cradle)
             return search_and_offer(dispatcher, cradle, tracker, filters, message_text(tracker), [])

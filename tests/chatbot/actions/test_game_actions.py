@@ -189,6 +189,56 @@ def test_nothing_fits_names_the_material(family: Household) -> None:
     assert reply == "I don't know a game that fits all of that. I know some if it needn't be with a ball."
 
 
+def turn(name: str, text: str = "") -> list[dict[str, Any]]:
+    """Events of one turn as Rasa keeps them: the user's words, then Cradle's action."""
+    return [{"event": "user", "text": text}, {"event": "action", "name": "action_extract_slots"},
+            {"event": "action", "name": name}, {"event": "action", "name": "action_listen"}]
+
+
+def test_a_search_refined_twice_keeps_what_was_not_said_then_a_new_topic_resets_it(family: Household) -> None:
+    chat = Conversation()
+    chat.ask(ActionGameSearch(), "a quiet game for a ten-month-old", "request_game",
+             ("energy", "calm"), ("age", "ten-month-old"))
+    assert (chat.slots["game_search"]["age_months"], chat.slots["game_search"]["energy"]) == (10, "calm")
+    chat.ask(ActionGameNext(), "something livelier", "another_game")  # no entity: the words say it
+    search = chat.slots["game_search"]
+    assert (search["age_months"], search["energy"], search["place"]) == (10, "active", None)
+    assert chat.current(family).energy == Energy.active and fits(chat.current(family), 10)
+    chat.ask(ActionGameNext(), "something quieter", "another_game")
+    chat.ask(ActionGameNext(), "what about for the car", "another_game")
+    search = chat.slots["game_search"]
+    assert (search["age_months"], search["energy"], search["place"]) == (10, "calm", "car")
+    game = chat.current(family)
+    assert fits(game, 10, Place.car) and game.energy == Energy.calm
+    assert len(set(chat.slots["game_offered"])) == 4  # never one offered before
+
+    events = [*turn("action_game_search"), *turn("action_game_next"), *turn("action_mood_now", "how is she"),
+              {"event": "user", "text": "another one"}]
+    tracker = chat.tracker("another one", "another_game")
+    tracker.events = events
+    _texts, slots = run_action(ActionGameNext(), tracker)
+    fresh = next(e["value"] for e in slots if e["name"] == "game_search")
+    assert (fresh["age_months"], fresh["energy"], fresh["place"]) == (10, None, None)  # the child's age only
+    assert next(e["value"] for e in slots if e["name"] == "game_offered") != chat.slots["game_offered"]
+
+
+@pytest.mark.parametrize(("said", "field", "value"), [
+    ("something calmer", "energy", "calm"), ("a livelier one", "energy", "active"),
+    ("one for the car instead", "place", "car"), ("what about outside", "place", "outdoor"),
+    ("something less active", "energy", "calm"),
+])
+def test_refinements_read_from_the_words(family: Household, said: str, field: str, value: str) -> None:
+    chat = Conversation()
+    chat.ask(ActionGameSearch(), "a game for a two year old in the bath", "request_game",
+             ("age", "two year old"), ("place", "bath"))
+    chat.ask(ActionGameNext(), said, "another_game")
+    search = chat.slots["game_search"]
+    assert search[field] == value and search["age_months"] == 24
+    kept = {"energy": None, "place": "bath"}
+    kept.pop(field)
+    assert all(search[k] == v for k, v in kept.items())
+
+
 @pytest.mark.parametrize(("low", "high", "said"), [
     (0, 48, "any age up to 4 years"), (3, 18, "3 to 18 months"), (8, 30, "8 months to 2 and a half years"),
     (24, 36, "2 years to 3 years"), (0, 12, "any age up to 12 months"),
