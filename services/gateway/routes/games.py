@@ -19,7 +19,17 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic.json_schema import SkipJsonSchema
 from starlette.concurrency import run_in_threadpool
 
-from services.games import DuplicateGame, Energy, Filters, Game, GameError, GameStore, Place, Skill, open_store
+from services.games import (
+    DuplicateGame,
+    Energy,
+    Filters,
+    Game,
+    GameError,
+    GameStore,
+    Place,
+    Skill,
+    open_store,
+)
 from services.gateway.deps import CurrentUser, State
 from services.gateway.state import GatewayState
 from services.tasks import SPEAK, wait_for_task
