@@ -20,7 +20,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot.actions import parsing
-from chatbot.actions.base import CradleAction, entity, message_text, named_child
+from chatbot.actions.base import CradleAction, asked_child, entity, message_text
 from chatbot.actions.household import Household
 from chatbot.actions.phrases import plural
 from services.games import Context, Energy, Filters, Game, GameError, GameStore, Place, Skill
@@ -106,7 +106,7 @@ def filters_from(tracker: Tracker, cradle: Household, base: Filters | None = Non
     if age is not None:
         fields["age_months"] = age
     elif base is None:
-        child = cradle.child(named_child(tracker))
+        child = asked_child(tracker, cradle)
         today = cradle.now().astimezone(cradle.timezone).date()
         fields["age_months"] = months_between(child.born, today) if child.born else None
     text = message_text(tracker).lower()
@@ -164,7 +164,7 @@ def context_now(cradle: Household, tracker: Tracker) -> Context:
     """The child's mood now and minutes since the last sleep ended, from the timeline; an
     empty context when the timeline cannot tell (the search still works without it)."""
     try:
-        child = cradle.child(named_child(tracker)).id
+        child = asked_child(tracker, cradle).id
         now = cradle.now()
         mood = cradle.timeline.mood_now(child)
         sessions = cradle.timeline.sleep_sessions(child, now - timedelta(hours=24))
