@@ -13,6 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from models.speech import (
     AudioError,
     AudioLimits,
@@ -26,11 +28,21 @@ from models.speech import (
 )
 from services import tasks
 from services.bus.events import SpeechTranscribed
+from services.family import FamilyStore
 from workers.base import ModelTask
 from workers.celery_app import app
 
 AUDIO_ID = re.compile(r"^[0-9a-f]{32}$")
+# What the family asks about, so Whisper spells it as they mean it ("nap", not "net").
+TOPIC_WORDS = "sleep, naps, feeds, mood, alerts and games"
 KEEP_REPLIES = 2_000  # spoken replies kept on disk; the oldest go first
+
+
+def family_prompt(names: list[str]) -> str:
+    """A Whisper prompt from the children's names and what Cradle is asked about: Whisper
+    continues the prompt's vocabulary, so "Harper" and "nap" come out spelled right."""
+    about = f" about {', '.join(names)}" if names else ""
+    return f"Questions to Cradle{about}: {TOPIC_WORDS}."
 
 
 def prune_replies(folder: Path, keep: int = KEEP_REPLIES) -> int:
@@ -54,6 +66,17 @@ class SpeechTask(ModelTask):
             threads=speech.threads,
         )
 
+    def prompt(self) -> str | None:
+        """speech.initial_prompt when set, else one from the family's names (read on each
+        call, so a child named a minute ago is spelled right); no prompt when Redis fails."""
+        if self.settings.speech.initial_prompt is not None:
+            return self.settings.speech.initial_prompt
+        try:
+            children = FamilyStore(self.publisher.client, self.settings).children()
+        except redis.RedisError:
+            return None
+        return family_prompt([name for child in children for name in (child.spoken_name, *child.nicknames)])
+
     @cached_property
     def speaker(self) -> Speaker:
         speech = self.settings.speech
@@ -71,9 +94,8 @@ def transcribe_upload(self: SpeechTask, audio_id: str, user: str) -> dict[str, A
         return {"ok": False, "error": "MissingAudio", "message": "the upload is gone; send it again"}
     speech = self.settings.speech
     limits = AudioLimits(max_bytes=speech.max_bytes, max_seconds=speech.max_seconds)
-    options = DecodeOptions(
-        language=speech.language, beam_size=speech.beam_size, initial_prompt=speech.initial_prompt
-    )
+    options = DecodeOptions(language=speech.language, beam_size=speech.beam_size,
+                            initial_prompt=self.prompt())
     started = time.perf_counter()
     try:
         samples = decode_audio(path.read_bytes(), limits)

@@ -319,7 +319,8 @@ class SpeechSettings(Section):
     beam_size: int = Field(default=1, ge=1, le=10, description="Beam width; 1 decodes greedily.")
     initial_prompt: str | None = Field(
         default=None, max_length=500,
-        description="The family's words (the child's name, game names) to help spelling.",
+        description="Words to help Whisper spell (names, game names); unset: the children's names "
+        "and what Cradle is asked about, from the family store. Empty: no prompt.",
     )
     threads: int = Field(
         default=0, ge=0, le=256, description="CPU threads for recognition; 0 lets the library choose."
