@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,6 +30,14 @@ MODELS = ROOT / "var" / "models"
 REPORTS = ROOT / "var" / "reports"
 
 DB = 3
+
+
+def afternoon_zone(now: datetime | None = None) -> str:
+    """A time zone where it is now about 2 pm. The test family lives there, so that whenever
+    the tests run, 'today' has a morning and naps behind it and 'last night' is over."""
+    offset = (14 - (now or datetime.now(UTC)).hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    return f"Etc/GMT{-offset:+d}"  # POSIX signs: Etc/GMT-3 is three hours ahead of UTC
 
 
 def spoken(text: str) -> bytes:
@@ -84,16 +93,17 @@ def running_chatbot(redis_server: EmbeddedRedis,
     logs = tmp_path_factory.mktemp("chatbot")
     redis_url = urlsplit(redis_server.url)._replace(path=f"/{DB}").geturl()
     rasa_port, actions_port = free_port(), free_port()
+    zone = afternoon_zone()
     settings = load_settings(
         environment="test", data_dir=logs / "data", redis={"url": redis_url},
-        models={"dir": MODELS},
+        models={"dir": MODELS}, family={"timezone": zone},
         rasa={"enabled": True, "url": f"http://127.0.0.1:{rasa_port}", "timeout_s": 60,
               "actions_url": f"http://127.0.0.1:{actions_port}/webhook", "venv": ROOT / ".venv-rasa"},
     )
     client = connect(redis_url)
     client.flushdb()
     env = child_env(redis_url, logs / "data", CRADLE_MODELS__DIR=str(MODELS),
-                    CRADLE_RASA__ACTIONS_HOST="127.0.0.1")
+                    CRADLE_RASA__ACTIONS_HOST="127.0.0.1", CRADLE_FAMILY__TIMEZONE=zone)
     actions = subprocess.Popen(
         [sys.executable, "-m", "chatbot.actions", "--port", str(actions_port)],
         env=env, cwd=ROOT, stdout=(logs / "actions.log").open("ab"), stderr=subprocess.STDOUT,
