@@ -187,8 +187,26 @@ def _unique(places: list[Place]) -> tuple[Place, ...]:
     return tuple(dict.fromkeys(places))
 
 
+# What is left of an offer to tell a game that tells none of it: "i've got a new game for
+# you", "can i add a game to your list", "here's a game we play", "let me tell you a game".
+ASIDE = re.compile(r"^(?:(?:for|to|with|about)\s+(?:you|your|us)\b.*|for\s+(?:her|him|them|the\s+\w+)"
+                   r"|(?:(?:we|i|you|they)\s+)?(?:play|like|love|do|made up|invented|found)"
+                   r"(?:\s+(?:it|together|a lot|at home|sometimes|often|with (?:her|him|them)))?)$", _I)
+
+
+def _aside(how: str | None) -> bool:
+    words = [word.lower().strip(".,!?") for word in (how or "").split()]
+    return 0 < len(words) <= 6 and (bool(ASIDE.match(" ".join(words))) or "game" in words or "games" in words)
+
+
 def read_told(text: str) -> Told:
-    """The title, what you do, the age and the places a telling says; never raises."""
+    """The title, what you do, the age and the places a telling says; never raises. An offer
+    to tell one ("i've got a new game for you") says neither title nor steps."""
+    told = _read_told(text)
+    return replace(told, how=None) if _aside(told.how) else told
+
+
+def _read_told(text: str) -> Told:
     age, said = take_age(text.strip())
     head = HEAD.match(said)
     if head is None:

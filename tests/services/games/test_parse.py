@@ -161,3 +161,22 @@ def test_nothing_to_play_says_what_is_missing() -> None:
         game_from_text("add a game called sock puppets", "Anna")
     with pytest.raises(ValueError, match="say what the game is"):
         game_from_text("   ", "Anna")
+
+
+@pytest.mark.parametrize("offer", [
+    "i've got a new game for you", "can i add a game to your list", "i have a game for her",
+    "let me tell you a game", "here is a game we play", "here's a game we play together", "add a game",
+])
+def test_an_offer_to_tell_a_game_says_neither_title_nor_steps(offer: str) -> None:
+    # Found by the held-out conversations: "for you" was saved as the game's steps, so the
+    # questions skipped "how do you play it?".
+    assert read_told(offer) == Told()
+
+
+@pytest.mark.parametrize(("said", "how"), [
+    ("add a game where you play the drums on a pot", "Play the drums on a pot"),
+    ("add a game where you dance to the music", "Dance to the music"),
+    ("add a game called scarf hide: with the scarf, hide", "With the scarf, hide"),
+])
+def test_short_steps_are_still_steps(said: str, how: str) -> None:
+    assert read_told(said).how == how
