@@ -25,8 +25,17 @@ from chatbot.actions.base import CradleAction, message_text
 from chatbot.actions.games import PLACE_WORDS, age_span, age_words, lower_first
 from chatbot.actions.household import Household
 from chatbot.actions.phrases import listing
-from services.games import DuplicateGame, Game, GameError, Place
-from services.games.parse import Told, read_how, read_title, read_told, told_game
+from services.games import (
+    DuplicateGame,
+    Game,
+    GameError,
+    Place,
+    Told,
+    read_how,
+    read_title,
+    read_told,
+    told_game,
+)
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,13 @@ import redis
 from services.assets import asset_path
 from services.games.embedder import embedder_at
 from services.games.model import Energy, Game, GameError, Place, Skill, load_catalogue
+from services.games.parse import Told, read_how, read_title, read_told, told_game
 from services.games.ranking import Context, Filters
 from services.games.store import DuplicateGame, GameStore
 
 __all__ = ["Context", "DuplicateGame", "Energy", "Filters", "Game", "GameError", "GameStore", "Place",
-           "Skill", "load_catalogue", "open_store"]
+           "Skill", "Told", "load_catalogue", "open_store", "read_how", "read_title", "read_told",
+           "told_game"]
 
 
 def open_store(client: redis.Redis, models_dir: Path) -> GameStore:
