@@ -345,14 +345,21 @@ def test_games_filter_rate_read_aloud_and_add(page: Page, stack: Stack) -> None:
 
     page.get_by_text("Add a game of your own").click()
     form = page.locator("#game-form")
-    form.get_by_label("Name").fill("Sock puppet hello")
+    form.get_by_label("Name").fill("Sock puppet hello")  # the catalogue has it: refused, and said why
     form.get_by_label("Car").check()
     form.get_by_label("Steps (one a line, two to five)").fill(
         "Put a sock on your hand.\nSay hello in a funny voice.")
     form.get_by_label("Safety note").fill("Keep the sock on your hand, never in reach of the mouth.")
     form.get_by_role("button", name="Save the game").click()
-    expect(page.locator("#game-list > li").first.locator("h2")).to_have_text("Sock puppet hello")
-    page.get_by_label("Looking for").fill("sock puppet")
+    refused = "the family already has this game: Sock puppet hello"
+    expect(page.locator("#game-form-error")).to_have_text(refused)
+    form.get_by_label("Name").fill("Teddy's hat parade")
+    form.get_by_label("Steps (one a line, two to five)").fill(
+        "Put a paper hat on teddy.\nMarch him along the back of the seat, singing a marching song.")
+    form.get_by_label("Safety note").fill("Paper hats only: nothing small enough to swallow.")
+    form.get_by_role("button", name="Save the game").click()
+    expect(page.locator("#game-list > li").first.locator("h2")).to_have_text("Teddy's hat parade")
+    page.get_by_label("Looking for").fill("teddy hat parade")
     expect(page.locator("#game-list > li").first).to_contain_text("Added by Grandma Jo")
 
 

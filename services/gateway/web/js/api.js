@@ -43,6 +43,7 @@ function explain(body, status) {
     return detail.map((d) => `${(d.loc || []).slice(1).join(".") || "request"}: ${d.msg}`).join("; ");
   }
   if (typeof detail === "string") return detail;
+  if (detail && typeof detail.message === "string") return detail.message;  // e.g. 409: the game the family has
   return status >= 500 ? "Cradle had a problem answering; try again." : `request failed (${status})`;
 }
 
