@@ -44,6 +44,16 @@ def slug(name: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", ascii_only))[:40].strip("-")
 
 
+def _first_names(names: Mapping[str, T]) -> dict[str, T]:
+    """The first names of `names`' longer names that one value alone has ("harper" for
+    Harper Rose, when no other child is a Harper)."""
+    firsts: dict[str, list[T]] = {}
+    for name, value in names.items():
+        if " " in name:
+            firsts.setdefault(name.split()[0], []).append(value)
+    return {first: values[0] for first, values in firsts.items() if all(v == values[0] for v in values)}
+
+
 def best_match(said: str, names: Mapping[str, T]) -> T | None:
     """The value of the name in `names` (keys already folded) that `said` means, or None."""
     wanted = fold(said)
@@ -53,13 +63,9 @@ def best_match(said: str, names: Mapping[str, T]) -> T | None:
         return names[wanted]
     if wanted.endswith("s") and wanted[:-1] in names:  # "Mias": a possessive heard without its '
         return names[wanted[:-1]]
-    firsts: dict[str, list[T]] = {}
-    for name, value in names.items():
-        if " " in name:
-            firsts.setdefault(name.split()[0], []).append(value)
-    alone = firsts.get(wanted, [])
-    if alone and all(value == alone[0] for value in alone):
-        return alone[0]
+    alone = _first_names(names).get(wanted)
+    if alone is not None:
+        return alone
     close = difflib.get_close_matches(wanted, list(names), n=1, cutoff=CLOSE)
     return names[close[0]] if close else None
 
@@ -69,13 +75,7 @@ def mentioned(text: str, names: Mapping[str, T]) -> T | None:
     message ("how's mia doing", "is Anne-Marie's nap over"), or None. Whole names, or a first
     name one child alone has; a close spelling is taken only from a name the entity
     extractor found, never from any word of a message."""
-    firsts: dict[str, list[T]] = {}
-    for name, value in names.items():
-        if " " in name:
-            firsts.setdefault(name.split()[0], []).append(value)
-    # A first name one child alone has is theirs too ("Harper" for Harper Rose).
-    names = {**{first: values[0] for first, values in firsts.items() if len(set(map(id, values))) == 1},
-             **names}
+    names = {**_first_names(names), **names}
     words = [fold(word) for word in text.split()]
     longest = max((len(name.split()) for name in names), default=0)
     for start in range(len(words)):
