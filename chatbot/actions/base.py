@@ -82,13 +82,6 @@ def message_text(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "")
 
 
-def named_child(tracker: Tracker) -> str | None:
-    """The child the message names, else the one the conversation is about (the slot,
-    which holds only a child the family has: an unknown name is never kept)."""
-    slot = tracker.get_slot("child")
-    return entity(tracker, "child") or (str(slot) if isinstance(slot, str) and slot.strip() else None)
-
-
 def asked_child(tracker: Tracker, cradle: Household) -> Child:
     """The child the latest message is about: a name the entity extractor found (UnknownChild
     for one the family does not have), else a family name said word for word (the extractor
@@ -96,7 +89,9 @@ def asked_child(tracker: Tracker, cradle: Household) -> Child:
     named = entity(tracker, "child")
     if named:
         return cradle.child(named)
-    return cradle.family.mentioned(message_text(tracker)) or cradle.child(named_child(tracker))
+    slot = tracker.get_slot("child")  # only ever a child the family has: an unknown name is never kept
+    return cradle.family.mentioned(message_text(tracker)) or cradle.child(
+        str(slot) if isinstance(slot, str) and slot.strip() else None)
 
 
 # A stretch named by what the asker was doing ("while I was in the shower", "when we were

@@ -90,10 +90,9 @@ class Household:
         a close misspelling), else the first. UnknownChild for a name that is no one's."""
         if not named:
             return self.children[0]
-        children = self.children
-        found = next((c for c in children if c.id == named), None) or self.family.match(named)
+        found = self.family.find(named)
         if found is None:
-            known = ", ".join(c.spoken_name for c in children)
+            known = ", ".join(c.spoken_name for c in self.children)
             raise UnknownChild(f"I don't know {named}. I know {known}.")
         return found
 

@@ -81,12 +81,16 @@ class FamilyStore:
         """The child a whole message names word for word (name or nickname), or None."""
         return mentioned(text, self._names(self.children()))
 
-    def get(self, named: str) -> Child:
-        """The child called `named` (see `match`); UnknownChildError names the ones there are."""
+    def find(self, named: str) -> Child | None:
+        """The child `named` means: their id, else as people say it (see `match`)."""
         children = self.children()
-        child = next((c for c in children if c.id == named), None) or best_match(named, self._names(children))
+        return next((c for c in children if c.id == named), None) or best_match(named, self._names(children))
+
+    def get(self, named: str) -> Child:
+        """The child called `named` (see `find`); UnknownChildError names the ones there are."""
+        child = self.find(named)
         if child is None:
-            known = ", ".join(c.name for c in children)
+            known = ", ".join(c.name for c in self.children())
             raise UnknownChildError(f"no child called {named!r} (the family has {known})")
         return child
 
