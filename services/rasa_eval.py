@@ -125,11 +125,12 @@ def trained_utterances(data: Path = project.DATA) -> set[str]:
     """Every user utterance in the training data (NLU examples and stories), normalised."""
     said: set[str] = set()
     for path in data.rglob("*.yml"):
-        for block in (yaml.safe_load(path.read_text()) or {}).get("nlu", []):
+        content = yaml.safe_load(path.read_text()) or {}
+        for block in content.get("nlu", []):
             for line in str(block.get("examples", "")).splitlines():
                 if line.strip().startswith("- "):
                     said.add(normalised(line.strip()[2:]))
-        for story in (yaml.safe_load(path.read_text()) or {}).get("stories", []):
+        for story in content.get("stories", []):
             said.update(normalised(step["user"]) for step in story["steps"] if "user" in step)
     return said
 
