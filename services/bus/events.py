@@ -269,6 +269,17 @@ def parse_event(fields: dict[str, str]) -> Event:
     body = fields.get("event")
     if body is None:
         raise MalformedEvent("entry has no 'event' field")
+    # The usual case in one pass of pydantic's JSON parser (twice as fast as json.loads
+    # and validating the dict); anything it refuses is read again below, to say why.
+    cls = EVENT_TYPES.get(fields.get("type", ""))
+    if cls is not None:
+        try:
+            quick = cls.model_validate_json(body)
+        except ValidationError:
+            pass
+        else:
+            if quick.schema_version == cls.SCHEMA_VERSION:
+                return quick
     try:
         raw = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

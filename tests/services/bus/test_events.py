@@ -84,3 +84,15 @@ def test_a_mood_stored_before_events_carried_the_frame_path_still_reads() -> Non
 def test_every_event_type_is_registered_once() -> None:
     assert all(cls.model_fields["type"].default == name for name, cls in EVENT_TYPES.items())
     assert mood().occurred_at <= datetime.now(UTC)
+
+
+def test_an_entry_read_as_written_is_refused_for_its_version_too() -> None:
+    body = json.loads(mood().model_dump_json())
+    body["schema_version"] = 2
+    with pytest.raises(MalformedEvent, match="schema version 2"):
+        parse_event({"type": "mood.observed", "event": json.dumps(body)})
+
+
+def test_the_body_says_what_an_event_is_whatever_the_type_field_says() -> None:
+    event = mood()
+    assert parse_event({"type": "caption.observed", "event": event.model_dump_json()}) == event
