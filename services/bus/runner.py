@@ -27,11 +27,14 @@ SideJob = Callable[[threading.Event], None]
 
 
 def run_consumer(
-    group: str, make: Callable[[Settings, redis.Redis], tuple[Handler, list[SideJob]]]
+    group: str, make: Callable[[Settings, redis.Redis], tuple[Handler, list[SideJob]]], *,
+    batched: bool = False,
 ) -> None:
     """Consume the event stream as one member of `group` until SIGTERM or SIGINT.
 
     `make` builds the handler and any side jobs (each runs in a thread with a stop event).
+    `batched`: commit each read in one transaction, for a handler whose reads do not
+    depend on its own effects (services/bus/streams.py says when that holds).
     """
     try:
         settings = get_settings()
@@ -45,7 +48,7 @@ def run_consumer(
     # A name of its own for each start: a container restarted with the same host name and
     # pid is a new consumer, which finds its former self dead by its silent heartbeat.
     consumer = f"{group}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-    subscriber = Subscriber(client, settings.bus, group, consumer, handler)
+    subscriber = Subscriber(client, settings.bus, group, consumer, handler, batched=batched)
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: Any) -> None:

@@ -17,6 +17,19 @@ entry:
   point leaves either nothing or everything, and two consumers racing on one event
   commit it once (the mark is WATCHed).
 
+A `batched` subscriber commits each read of new entries together: one WATCH of all their
+marks, one MGET to drop those already handled, then one EXEC of every handler's effects,
+every mark (set by one script) and one XACK: three round trips a read instead of three
+an event, and a handler's own commands the only ones it adds. The guarantees hold per
+event: a handler that raises has only its own queued commands dropped and its entry left
+pending; a race on any mark refuses the whole EXEC, and the read is then handled event
+by event as above. Batching is for handlers whose reads do not depend on their own
+effects for the events before in the same read (those are not committed while it runs):
+the alerts engine reads the child's memory it wrote for the previous event, and the
+timeline looks up the child of an acknowledged alert it stored, so both commit event by
+event. Entries taken over or reclaimed are always handled one by one (their deliveries
+are counted).
+
 Each consumer keeps a heartbeat in Redis (services/bus/liveness.py), renewed by a thread
 of its own so a long handler does not stop it. On its first round and every
 `heartbeat_every_ms` after, a consumer takes over at once every pending entry of the
@@ -46,6 +59,11 @@ from services.bus.events import Event, MalformedEvent, parse_event
 from services.settings.sections import BusSettings
 
 log = logging.getLogger(__name__)
+# The "handled" marks of a batched read, in one command: KEYS the marks, ARGV[1] their TTL
+# in seconds, then one entry id per mark (what each mark holds).
+_MARK_HANDLED = """
+for i, mark in ipairs(KEYS) do redis.call('SET', mark, ARGV[i + 1], 'EX', ARGV[1]) end
+"""
 
 
 def write_event(target: redis.Redis, settings: BusSettings, event: Event) -> Any:
@@ -92,6 +110,7 @@ class Subscriber:
 
     `handler` raises to refuse an event; it is then retried (after `claim_idle_ms`) until
     `max_deliveries`, then parked. `run()` loops until `stop()`; `poll()` does one round.
+    `batched`: commit each read of new entries in one transaction (see the module).
     """
 
     client: redis.Redis
@@ -99,6 +118,7 @@ class Subscriber:
     group: str
     consumer: str
     handler: Handler
+    batched: bool = False
     stats: dict[str, int] = field(
         default_factory=lambda: {"handled": 0, "duplicates": 0, "failed": 0, "parked": 0}
     )
@@ -208,9 +228,13 @@ class Subscriber:
             )
             streams: list[Any] = reply or []  # type: ignore[assignment]
             entries = [entry for _stream, batch in streams for entry in batch]
-        for entry_id, fields in entries:
-            fields = {_text(k): _text(v) for k, v in fields.items()}
-            self._process(_text(entry_id), fields, reclaimed)
+        read = [(_text(entry_id), {_text(k): _text(v) for k, v in fields.items()})
+                for entry_id, fields in entries]
+        if self.batched and not reclaimed:
+            self._process_batch(read)
+        else:
+            for entry_id, fields in read:
+                self._process(entry_id, fields, reclaimed)
         return len(entries)
 
     def _own_pending(self) -> list[tuple[Any, dict[Any, Any]]]:
@@ -265,14 +289,22 @@ class Subscriber:
         )
         return int(pending[0]["times_delivered"]) if pending else 1
 
-    def _process(self, entry_id: str, fields: dict[str, str], reclaimed: bool) -> None:
+    def _parse(self, entry_id: str, fields: dict[str, str], reclaimed: bool) -> Event | None:
+        """The entry's event; None when it was malformed (it is parked)."""
         try:
-            event = parse_event(fields)
+            return parse_event(fields)
         except MalformedEvent as exc:
             log.error("malformed event %s parked: %s", entry_id, exc)
             deliveries = self._deliveries(entry_id) if reclaimed else 1
             self._park(entry_id, fields, reason=str(exc), deliveries=deliveries)
-            return
+            return None
+
+    def _process(self, entry_id: str, fields: dict[str, str], reclaimed: bool) -> None:
+        event = self._parse(entry_id, fields, reclaimed)
+        if event is not None:
+            self._process_event(entry_id, fields, event, reclaimed)
+
+    def _process_event(self, entry_id: str, fields: dict[str, str], event: Event, reclaimed: bool) -> None:
         done_key = self._done_key(event.id)
         effects = self.client.pipeline(transaction=True)
         # WATCH the "handled" mark: if another consumer commits this event while our
@@ -290,15 +322,8 @@ class Subscriber:
             self._park(entry_id, fields, reason="too many failed deliveries", deliveries=deliveries)
             return
         effects.multi()
-        try:
-            self.handler(Received(event, entry_id, deliveries, effects))
-        except Exception:
+        if not self._handle(Received(event, entry_id, deliveries, effects)):
             effects.reset()
-            self.stats["failed"] += 1
-            log.exception(
-                "handler of group %s failed on event %s (delivery %d of %d)",
-                self.group, event.id, deliveries, self.settings.max_deliveries,
-            )
             return
         effects.set(done_key, entry_id, ex=self.settings.done_ttl_s)
         effects.xack(self.settings.stream, self.group, entry_id)
@@ -313,6 +338,62 @@ class Subscriber:
                 self._reread_own = True
             return
         self.stats["handled"] += 1
+
+    def _handle(self, received: Received) -> bool:
+        """Call the handler; False (logged, counted) when it refused the event."""
+        try:
+            self.handler(received)
+        except Exception:
+            self.stats["failed"] += 1
+            log.exception(
+                "handler of group %s failed on event %s (delivery %d of %d)",
+                self.group, received.event.id, received.deliveries, self.settings.max_deliveries,
+            )
+            return False
+        return True
+
+    def _process_batch(self, entries: list[tuple[str, dict[str, str]]]) -> None:
+        """Handle newly read entries (first deliveries) in one transaction; see the module."""
+        read = [(entry_id, fields, event) for entry_id, fields in entries
+                if (event := self._parse(entry_id, fields, reclaimed=False)) is not None]
+        if not read:
+            return
+        marks = [self._done_key(event.id) for _entry_id, _fields, event in read]
+        effects = self.client.pipeline(transaction=True)
+        try:
+            effects.watch(*marks)
+            done_before = effects.mget(marks)
+            effects.multi()
+            acks: list[str] = []
+            committing: dict[str, str] = {}  # the marks this transaction sets: mark -> entry id
+            for (entry_id, _fields, event), mark, done in zip(read, marks, done_before, strict=True):
+                if done is not None or mark in committing:
+                    acks.append(entry_id)
+                    continue
+                queued = len(effects.command_stack)
+                if not self._handle(Received(event, entry_id, 1, effects)):
+                    # Drop this handler's commands only; its entry stays pending, retried.
+                    del effects.command_stack[queued:]
+                    continue
+                committing[mark] = entry_id
+                acks.append(entry_id)
+            if committing:
+                effects.eval(_MARK_HANDLED, len(committing), *committing,
+                             self.settings.done_ttl_s, *committing.values())
+            if acks:
+                effects.xack(self.settings.stream, self.group, *acks)
+                effects.execute()
+        except redis.WatchError:
+            # Another consumer committed one of these events meanwhile (or the connection
+            # broke around EXEC): none of ours went through; one by one, each commits once.
+            effects.reset()
+            for entry_id, fields, event in read:
+                self._process_event(entry_id, fields, event, reclaimed=False)
+            return
+        finally:
+            effects.reset()
+        self.stats["handled"] += len(committing)
+        self.stats["duplicates"] += len(acks) - len(committing)
 
     def _skip_duplicate(self, entry_id: str) -> None:
         self.client.xack(self.settings.stream, self.group, entry_id)

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 
+import pytest
 import redis
 
 from services.bus.events import MoodObserved
@@ -28,11 +29,16 @@ def a_mood(**overrides: object) -> MoodObserved:
     return MoodObserved(**fields)  # type: ignore[arg-type]
 
 
-def counting_subscriber(client: redis.Redis, consumer: str = "c1", group: str = "g") -> Subscriber:
+def counting_subscriber(client: redis.Redis, consumer: str = "c1", group: str = "g",
+                        batched: bool = False) -> Subscriber:
     def handler(received: Received) -> None:
         received.effects.incr(f"effects:{received.event.id}")
 
-    return Subscriber(client, BUS, group, consumer, handler)
+    return Subscriber(client, BUS, group, consumer, handler, batched=batched)
+
+
+# The guarantees below hold whether a read is committed event by event or in one go.
+either_commit = pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "batched"])
 
 
 def drain(subscriber: Subscriber, rounds: int = 20) -> None:
@@ -40,8 +46,9 @@ def drain(subscriber: Subscriber, rounds: int = 20) -> None:
         subscriber.poll()
 
 
-def test_published_event_is_handled_once_and_acknowledged(client: redis.Redis) -> None:
-    subscriber = counting_subscriber(client)
+@either_commit
+def test_published_event_is_handled_once_and_acknowledged(client: redis.Redis, batched: bool) -> None:
+    subscriber = counting_subscriber(client, batched=batched)
     event = a_mood()
     Publisher(client, BUS).publish(event)
     seen: list[MoodObserved] = []
@@ -62,8 +69,9 @@ def test_every_group_gets_every_event(client: redis.Redis) -> None:
     assert client.get(f"effects:{event.id}") == "2"
 
 
-def test_same_event_published_twice_has_one_effect(client: redis.Redis) -> None:
-    subscriber = counting_subscriber(client)
+@either_commit
+def test_same_event_published_twice_has_one_effect(client: redis.Redis, batched: bool) -> None:
+    subscriber = counting_subscriber(client, batched=batched)
     event = a_mood()
     publisher = Publisher(client, BUS)
     publisher.publish(event)
@@ -132,14 +140,15 @@ def test_two_consumers_racing_on_one_event_commit_it_once(client: redis.Redis) -
     assert slow_one.stats["duplicates"] == 1 and quick_one.stats["handled"] == 1
 
 
-def test_event_that_keeps_failing_is_parked_after_max_deliveries(client: redis.Redis) -> None:
+@either_commit
+def test_event_that_keeps_failing_is_parked_after_max_deliveries(client: redis.Redis, batched: bool) -> None:
     attempts: list[int] = []
 
     def failing(received: Received) -> None:
         attempts.append(received.deliveries)
         raise RuntimeError("model exploded")
 
-    subscriber = Subscriber(client, BUS, "g", "c1", failing)
+    subscriber = Subscriber(client, BUS, "g", "c1", failing, batched=batched)
     event = a_mood()
     Publisher(client, BUS).publish(event)
     later = a_mood(frame_id="f2")
@@ -158,8 +167,11 @@ def test_event_that_keeps_failing_is_parked_after_max_deliveries(client: redis.R
     assert client.get(f"effects:{later.id}") == "1"
 
 
-def test_malformed_entries_are_parked_at_once_and_the_consumer_goes_on(client: redis.Redis) -> None:
-    subscriber = counting_subscriber(client)
+@either_commit
+def test_malformed_entries_are_parked_at_once_and_the_consumer_goes_on(
+    client: redis.Redis, batched: bool
+) -> None:
+    subscriber = counting_subscriber(client, batched=batched)
     good = json.loads(a_mood().model_dump_json())
     wrong_version = {**good, "id": "0123456789a", "schema_version": 9}
     missing = {k: v for k, v in good.items() if k != "mood"} | {"id": "0123456789b"}
