@@ -37,7 +37,8 @@ consumers of its group whose heartbeat has expired, and removes them from the gr
 looks again the moment a live consumer's heartbeat would run out, so a killed consumer's
 entries move within `heartbeat_ttl_ms` of its death. Entries of a consumer that is alive
 but stuck, and events whose handler failed, are taken over with XAUTOCLAIM once idle
-`claim_idle_ms`; the WATCHed "handled" mark keeps each one effective once either way.
+`claim_idle_ms` (looked for every `heartbeat_every_ms`, or `claim_idle_ms` when shorter,
+not on every read); the WATCHed "handled" mark keeps each one effective once either way.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ class Subscriber:
     _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
     _next_beat: float = field(default=0.0, repr=False)  # time.monotonic() of the next beat
     _next_sweep: float = field(default=0.0, repr=False)  # ... and of the next look for the dead
+    _next_reclaim: float = field(default=0.0, repr=False)  # ... and for the stale
     _reread_own: bool = field(default=False, repr=False)  # after losing Redis mid-round
     _joined: bool = field(default=False, repr=False)
 
@@ -213,12 +215,12 @@ class Subscriber:
         entries = self._own_pending() if self._reread_own else []
         if not entries and time.monotonic() >= self._next_sweep:
             entries = self._take_over_the_dead()
-        if not entries:
+        if not entries and time.monotonic() >= self._next_reclaim:
             entries = self._reclaim()
         reclaimed = bool(entries)
         if not entries:
             # Wake up when the next sweep is due: a dying heartbeat is looked at on time.
-            until_sweep = int((self._next_sweep - time.monotonic()) * 1000) + 1
+            until_sweep = int((min(self._next_sweep, self._next_reclaim) - time.monotonic()) * 1000) + 1
             reply = self.client.xreadgroup(
                 self.group,
                 self.consumer,
@@ -281,6 +283,9 @@ class Subscriber:
             count=self.settings.batch,
         )
         claimed: list[Any] = reply[1]
+        if len(claimed) < self.settings.batch:  # else more may be stale: look again next round
+            every_ms = min(self.settings.heartbeat_every_ms, self.settings.claim_idle_ms)
+            self._next_reclaim = time.monotonic() + every_ms / 1000
         return [(entry_id, fields) for entry_id, fields in claimed if fields is not None]
 
     def _deliveries(self, entry_id: str) -> int:
