@@ -10,6 +10,8 @@ without speech comes back with no words instead of whatever Whisper would invent
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -96,24 +98,71 @@ class OpenAIWhisper:
         return str(result["language"]), segments
 
 
+class _OneEncoderPass:
+    """A WhisperModel's `encode`, remembering its last window so that window is encoded
+    once per clip.
+
+    Asked to detect the language, faster-whisper 1.2 encodes the first 30 s window to
+    detect it, then again to decode it: for a question (one window) that doubles the
+    encoder's work, the larger part of the recognition. `FasterWhisper` detects the
+    language itself on the very window faster-whisper decodes first, and the decoder's
+    request for that window is answered from here. Remembered per thread and until
+    `forget` (after each clip), so nothing is kept between uploads.
+    """
+
+    def __init__(self, encode: Callable[[np.ndarray], Any]) -> None:
+        self._encode = encode
+        self._last = threading.local()
+
+    def __call__(self, features: np.ndarray) -> Any:
+        last = getattr(self._last, "window", None)
+        if last is not None and np.array_equal(last[0], features):
+            return last[1]
+        encoded = self._encode(features)
+        self._last.window = (features, encoded)
+        return encoded
+
+    def forget(self) -> None:
+        self._last.window = None
+
+
 @dataclass
 class FasterWhisper:
     model: Any  # faster_whisper.WhisperModel
     name: str
     backend: Backend = field(default="faster", init=False)
 
+    def detect_language(self, samples: np.ndarray) -> str:
+        """The language spoken in the first 30 s window, by the encoder pass that decoding
+        it will reuse (see `_OneEncoderPass`)."""
+        from faster_whisper.audio import pad_or_trim
+
+        model = self.model
+        features = model.feature_extractor(samples)
+        content = features[:, : min(features.shape[-1] - 1, model.feature_extractor.nb_max_frames)]
+        # The same window `generate_segments` decodes first: its last frame is left out.
+        window = pad_or_trim(content)  # (n_mels, 3000)
+        (token, _probability), *_ = model.model.detect_language(model.encode(window))[0]
+        return str(token[2:-2])  # "<|en|>" -> "en"
+
     def recognise(self, samples: np.ndarray, options: DecodeOptions) -> tuple[str, list[Segment]]:
-        pieces, info = self.model.transcribe(
-            samples,
-            language=options.language,
-            beam_size=options.beam_size,
-            best_of=5,
-            temperature=list(options.temperatures),
-            initial_prompt=options.initial_prompt,
-            condition_on_previous_text=options.condition_on_previous_text,
-            vad_filter=False,  # `transcribe` has already cut the clip to its speech
-        )
-        segments = [Segment(p.start, p.end, p.text.strip()) for p in pieces]  # runs the decode
+        language = options.language
+        if language is None and self.model.model.is_multilingual:
+            language = self.detect_language(samples)
+        try:
+            pieces, info = self.model.transcribe(
+                samples,
+                language=language,
+                beam_size=options.beam_size,
+                best_of=5,
+                temperature=list(options.temperatures),
+                initial_prompt=options.initial_prompt,
+                condition_on_previous_text=options.condition_on_previous_text,
+                vad_filter=False,  # `transcribe` has already cut the clip to its speech
+            )
+            segments = [Segment(p.start, p.end, p.text.strip()) for p in pieces]  # runs the decode
+        finally:
+            self.model.encode.forget()
         return str(info.language), segments
 
 
@@ -167,10 +216,9 @@ def load_model(
     from faster_whisper import WhisperModel
 
     compute_type = "float16" if device.startswith("cuda") else "int8"
-    return FasterWhisper(
-        WhisperModel(str(path), device=device, compute_type=compute_type, cpu_threads=threads),
-        name=path.name,
-    )
+    model = WhisperModel(str(path), device=device, compute_type=compute_type, cpu_threads=threads)
+    model.encode = _OneEncoderPass(model.encode)  # the instance's, ahead of the class's
+    return FasterWhisper(model, name=path.name)
 
 
 def transcribe_samples(

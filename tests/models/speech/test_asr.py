@@ -17,9 +17,10 @@ from models.speech import (
     transcribe,
     transcribe_samples,
 )
-from models.speech.audio import SAMPLE_RATE
+from models.speech.audio import SAMPLE_RATE, decode_audio
 from models.speech.evaluate import normalise, word_error_rate
-from tests.models.speech.samples import ALSA_PROMPT, ALSA_WORDS, alsa_samples, wav_bytes
+from tests.models.speech.conftest import needs
+from tests.models.speech.samples import ALSA_PROMPT, ALSA_WORDS, THREADS, alsa_samples, wav_bytes
 
 ALSA_OPTIONS = DecodeOptions(language="en", initial_prompt=ALSA_PROMPT)
 REPLY = "The baby had a long nap this afternoon. Would you like to read a story before dinner?"
@@ -106,6 +107,24 @@ def test_greedy_decoding_and_auto_language(faster_tiny: SpeechModel, alsa: Path)
     result = transcribe(faster_tiny, (alsa / "Front_Right.wav").read_bytes(), AudioLimits(), options)
     assert normalise(result.text) == "front right"
     assert result.language == "en"  # an English-only model always answers English
+
+
+def test_detecting_the_language_encodes_the_question_once(models_dir: Path, spoken_reply: bytes) -> None:
+    """Base is multilingual: told no language, it detects one, on the same encoder pass it
+    then decodes, and hears what faster-whisper's own detection (two passes) hears."""
+    needs(models_dir / "whisper/base-ct2/model.bin", "run `cradle assets fetch`")
+    base = load_model("base", "cpu", "faster", models_dir, threads=THREADS)
+    samples = decode_audio(spoken_reply, AudioLimits())
+    whisper = base.model  # type: ignore[attr-defined]
+    passes = []
+    encode = whisper.encode._encode
+    whisper.encode._encode = lambda features: passes.append(features.shape) or encode(features)
+    options = DecodeOptions(language=None, beam_size=1)
+    ours = transcribe_samples(base, samples, options)
+    assert passes == [(80, 3000)]  # one 30 s window, encoded once
+    pieces, info = whisper.transcribe(samples, beam_size=1, language=None)  # its own detection
+    assert (ours.language, ours.text) == (info.language, " ".join(p.text.strip() for p in pieces))
+    assert ours.language == "en" and normalise(ours.text) == normalise(REPLY)
 
 
 def test_names_resolve_only_to_local_files(models_dir: Path) -> None:
