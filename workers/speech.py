@@ -29,6 +29,7 @@ from models.speech import (
 from services import tasks
 from services.bus.events import SpeechTranscribed
 from services.family import FamilyStore
+from services.settings import Settings
 from workers.base import ModelTask
 from workers.celery_app import app
 
@@ -43,6 +44,18 @@ def family_prompt(names: list[str]) -> str:
     continues the prompt's vocabulary, so "Harper" and "nap" come out spelled right."""
     about = f" about {', '.join(names)}" if names else ""
     return f"Questions to Cradle{about}: {TOPIC_WORDS}."
+
+
+def prompt_for(settings: Settings, client: redis.Redis) -> str | None:
+    """speech.initial_prompt when set, else one from the family's names in the store; no
+    prompt when Redis fails."""
+    if settings.speech.initial_prompt is not None:
+        return settings.speech.initial_prompt
+    try:
+        children = FamilyStore(client, settings).children()
+    except redis.RedisError:
+        return None
+    return family_prompt([name for child in children for name in (child.spoken_name, *child.nicknames)])
 
 
 def prune_replies(folder: Path, keep: int = KEEP_REPLIES) -> int:
@@ -67,15 +80,8 @@ class SpeechTask(ModelTask):
         )
 
     def prompt(self) -> str | None:
-        """speech.initial_prompt when set, else one from the family's names (read on each
-        call, so a child named a minute ago is spelled right); no prompt when Redis fails."""
-        if self.settings.speech.initial_prompt is not None:
-            return self.settings.speech.initial_prompt
-        try:
-            children = FamilyStore(self.publisher.client, self.settings).children()
-        except redis.RedisError:
-            return None
-        return family_prompt([name for child in children for name in (child.spoken_name, *child.nicknames)])
+        """The Whisper prompt, read on each call, so a child named a minute ago is spelled right."""
+        return prompt_for(self.settings, self.publisher.client)
 
     @cached_property
     def speaker(self) -> Speaker:
