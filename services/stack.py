@@ -84,6 +84,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _niced(level: int) -> list[str]:
+    """The prefix that starts a command at CPU priority `level` (nice), where nice exists."""
+    return ["nice", "-n", str(level)] if level and shutil.which("nice") else []
+
+
 def state_file(settings: Settings) -> Path:
     return settings.run_dir / "stack.json"
 
@@ -157,11 +162,14 @@ class Stack:
     def plan(self) -> list[Part]:
         """The processes to run, in start order."""
         python, c, logs, env = sys.executable, self.settings.celery, self.settings.log_dir, self.child_env()
+        # The camera and training may wait; a question by voice may not: the vision worker runs
+        # below the speech worker and the gateway, training below everything.
+        nice = {"vision": c.vision_nice, "training": c.training_nice}
         parts = [
             Part(
                 f"worker-{queue}",
                 [
-                    python, "-m", "celery", "-A", "workers.celery_app", "worker",
+                    *_niced(nice.get(queue, 0)), python, "-m", "celery", "-A", "workers.celery_app", "worker",
                     "-Q", queue, "-n", f"{queue}@%h", "--concurrency", str(concurrency),
                     "--pool", "prefork", "--loglevel", "INFO", "-O", "fair",
                 ],
@@ -174,14 +182,12 @@ class Stack:
                 ("speech", c.speech_concurrency),
             )
         ]
-        # Training: one process at low CPU priority, so the camera and the voice go first,
-        # with its own beat that checks whether a retraining run is due.
-        nice = ["nice", "-n", "15"] if shutil.which("nice") else []
+        # Training: one process, with its own beat that checks whether a retraining run is due.
         parts.append(Part(
             "worker-training",
-            [*nice, python, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "training",
-             "-n", "training@%h", "--concurrency", "1", "--pool", "prefork", "--loglevel", "INFO",
-             "-B", "-s", str(self.settings.run_dir / "celerybeat-schedule")],
+            [*_niced(nice["training"]), python, "-m", "celery", "-A", "workers.celery_app", "worker",
+             "-Q", "training", "-n", "training@%h", "--concurrency", "1", "--pool", "prefork",
+             "--loglevel", "INFO", "-B", "-s", str(self.settings.run_dir / "celerybeat-schedule")],
             logs / "worker-training.log", env,
         ))
         for name in ("timeline", "alerts", "delivery"):  # bus consumers; one alerts engine

@@ -126,6 +126,15 @@ class CelerySettings(Section):
     default_concurrency: int = Field(
         default=2, ge=1, le=64, description="Worker processes for the default queue."
     )
+    vision_nice: int = Field(
+        default=5, ge=0, le=19,
+        description="CPU priority (nice) of the vision worker under `cradle up`: below the "
+        "speech worker and the gateway, so a question by voice is answered while the camera runs.",
+    )
+    training_nice: int = Field(
+        default=15, ge=0, le=19,
+        description="CPU priority (nice) of the training worker under `cradle up`: last, after vision.",
+    )
     extra_include: list[str] = Field(
         default_factory=list, max_length=32,
         description="Further task modules the workers import (deployment plug-ins, tests).",

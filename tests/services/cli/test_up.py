@@ -77,6 +77,12 @@ def test_up_starts_the_stack_and_status_sees_it(tmp_path: Path) -> None:
         assert "(embedded)" in status
         state = json.loads((tmp_path / "run" / "stack.json").read_text())
         pids = [part["pid"] for part in state["parts"].values()]
+        # A question by voice goes first: vision below the speech worker and the gateway, training last.
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        nice = {name: os.getpriority(os.PRIO_PROCESS, part["pid"]) - ours
+                for name, part in state["parts"].items()}
+        assert [nice[name] for name in ("worker-speech", "gateway", "worker-vision", "worker-training")] == [
+            0, 0, 5, 15]
         assert httpx.get(f"http://127.0.0.1:{port}/health").json() == {"status": "ok"}
 
         added = cradle("users", "add", "Anna", env=env)
