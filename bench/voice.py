@@ -143,12 +143,15 @@ def cold_speech(settings: Settings, redis_url: str, reply: str, n: int) -> dict[
     """The stack's speech worker saying `reply` afresh (a new ending each time): what the
     tts stage costs when the reply is not in the cache."""
     celery = create_celery(settings, redis_url, include=False)
-    with contextlib.closing(celery):
-        times = []
+    times = []
+    try:
         for index in range(n):
             started = time.perf_counter()
             wait_for_task(celery, SPEAK, [f"{reply} ({index} {time.time_ns()})"], 60)
             times.append((time.perf_counter() - started) * 1000)
+    finally:  # unsubscribed while Redis runs, or it retries against the stopped stack and hangs the exit
+        celery.backend.result_consumer.stop()
+        celery.close()
     return _figures(times)
 
 
