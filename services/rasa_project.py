@@ -8,8 +8,8 @@ clones (CI, fresh checkouts).
 
 The Rasa server reads `endpoints.yml`, which takes the Redis and action-server addresses
 from `RASA_*` environment variables (`rasa_env`): conversations live in Redis (tracker
-store) and are locked there (lock store), so they survive restarts and several Rasa
-replicas can share them.
+store, bounded by chatbot/addons/tracker_store.py) and are locked there (lock store), so
+they survive restarts and several Rasa replicas can share them.
 """
 
 from __future__ import annotations
@@ -89,11 +89,12 @@ def quiet_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
         PYTHONUNBUFFERED="1",
-        # Rasa's own Python must not see the main environment's packages.
-        PYTHONPATH="",
     )
     env.pop("PYTHONHOME", None)
     env.update(extra or {})
+    # Rasa's own Python sees the project folder (its addons: endpoints.yml names the tracker
+    # store there), never the main environment's packages, whatever `extra` carried.
+    env["PYTHONPATH"] = str(PROJECT_DIR)
     return env
 
 
