@@ -8,6 +8,8 @@ tests/chatbot/stack.py): a test that stops Rasa starts it again before it ends.
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -70,6 +72,23 @@ def test_a_game_search_continues_after_rasa_restarts(
     assert first and second and first != second
     assert "another" not in second.lower() or "try" in second.lower()
     assert any(key.startswith("cradle") for key in chatbot.redis.scan_iter("cradle*"))
+
+
+def test_a_long_conversation_is_kept_short_and_loses_nothing_it_needs(chatbot: Chatbot) -> None:
+    """Past the tracker store's 12 turns, Redis holds the last 12 after a session start that
+    restores the slots: the first search's games are still never offered again."""
+    _user, token = UserStore(chatbot.redis).add("gran", Role.parent)
+    with TestClient(create_app(chatbot.settings)) as app:
+        talk = (app, {"Authorization": f"Bearer {token}"})
+        replies = [say(talk, "a game idea please"), *(say(talk, "another one") for _ in range(15))]
+    offered = [found.group(1) for reply in replies if (found := re.match(r"Try (.+?)\. ", reply))]
+    assert len(offered) == len(replies), replies
+    assert len(set(offered)) == len(offered), offered
+    stored = json.loads(chatbot.redis.get("cradle:tracker:gran") or "{}")["events"]
+    assert sum(event["event"] == "user" for event in stored) == 12
+    assert [event["event"] for event in stored[:2]] == ["action", "session_started"]
+    restored = {event["name"] for event in stored if event["event"] == "slot"}
+    assert {"game_search", "game_offered", "game_current"} <= restored
 
 
 def test_blank_text_is_refused_and_a_dead_rasa_is_named(
