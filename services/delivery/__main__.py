@@ -67,4 +67,4 @@ def make(settings: Settings, client: redis.Redis) -> tuple[Handler, list[SideJob
 
 
 if __name__ == "__main__":
-    run_consumer("delivery", make)
+    run_consumer("delivery", make, batched=True)  # its reads see nothing an earlier event queued
