@@ -51,7 +51,8 @@ def _word_log_probs(model: CaptionNet, logits: torch.Tensor, last: bool) -> torc
 @torch.inference_mode()
 def greedy(model: CaptionNet, encoded: Encoded, max_length: int | None = None) -> list[Decoded]:
     """The most probable word at each step, for every image of the batch at once."""
-    model.eval()
+    if model.training:  # served models already are: no walk over every module per batch
+        model.eval()
     limit = max_length or model.config.max_length
     b, device = len(encoded.summary), encoded.summary.device
     state = model.initial_state(encoded.summary)
@@ -80,7 +81,8 @@ def beam_search(model: CaptionNet, encoded: Encoded, beam_size: int = 3,
     A finished beam is carried along unchanged. At the end each image's beams are ranked
     by log_prob / length ** length_penalty (0: plain log-probability, 1: per word). Without
     a length penalty the search stops as soon as no open beam can overtake a finished one."""
-    model.eval()
+    if model.training:  # served models already are: no walk over every module per batch
+        model.eval()
     limit, k = max_length or model.config.max_length, beam_size
     b, device = len(encoded.summary), encoded.summary.device
     vocab = model.vocab

@@ -60,7 +60,8 @@ class MoodNet(nn.Module):
     def predict_pooled(self, features: torch.Tensor) -> torch.Tensor:
         """Pooled backbone features (B,C), e.g. from a pass shared with the captioner ->
         probabilities (B,K)."""
-        self.eval()
+        if self.training:  # served models are already in eval mode: no walk over every module
+            self.eval()
         dtype = next(self.head.parameters()).dtype
         return self.head(features.to(dtype)).float().softmax(dim=1)  # (B,K)
 
