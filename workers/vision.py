@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from pydantic import ValidationError
 
 from models.caption.safety import DEFAULT_RULES, RuleSet, load_rules
@@ -40,6 +41,7 @@ from services.bus.events import (
     MoodObserved,
     stable_id,
 )
+from services.bus.streams import write_event
 from services.camera.store import FrameStore
 from services.settings import Settings
 from workers.base import ModelTask
@@ -68,6 +70,8 @@ def serving(settings: Settings) -> tuple[Path, Path]:
 
 def load_vision(settings: Settings) -> VisionModels:
     models = settings.models
+    if models.vision_threads:  # this process's torch threads: the worker's own share of the cores
+        torch.set_num_threads(models.vision_threads)
     checkpoints = serving(settings)
     analyser = load_analyser(settings.models_dir, *checkpoints, device=models.device,
                              beam_size=models.caption_beam, max_batch=models.vision_batch)
@@ -170,10 +174,19 @@ def analyse(task: VisionTask, frames: list[FrameCaptured]) -> list[Event]:
     return events
 
 
+def publish(task: VisionTask, events: list[Event]) -> None:
+    """All of a batch's events in one MULTI transaction: one round trip instead of one per
+    event, and a worker killed mid-batch leaves none of them, so the redelivered task
+    publishes the batch whole (its ids are the same, consumers drop the repeats)."""
+    with task.publisher.client.pipeline(transaction=True) as pipe:
+        for event in events:
+            write_event(pipe, task.settings.bus, event)
+        pipe.execute()
+
+
 @app.task(name=tasks.ANALYSE_FRAMES, base=VisionTask, bind=True)
 def analyse_frames(self: VisionTask, frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Publishes each frame's events (see the module docstring) and returns them."""
     events = analyse(self, parse_frames(frames))
-    for event in events:
-        self.publisher.publish(event)
+    publish(self, events)
     return [event.model_dump(mode="json") for event in events]

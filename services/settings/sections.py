@@ -299,6 +299,10 @@ class ModelSettings(Section):
     vision_batch: int = Field(
         default=16, ge=1, le=256, description="Most frames the vision worker puts through one pass."
     )
+    vision_threads: int = Field(
+        default=0, ge=0, le=256,
+        description="CPU threads of the vision worker's models; 0 lets torch choose (one per core).",
+    )
     caption_checkpoint: Path | None = Field(
         default=None,
         description="The family's trained captioner; empty: the demo model under "
