@@ -63,7 +63,7 @@ class Ingest:
         self.dispatcher = Dispatcher(celery, client, self.status, max_in_flight=s.max_batches_in_flight,
                                      expires_s=s.batch_expires_s, task=task)
         self.cameras = [self._camera(config) for config in cameras]
-        self.stats = {"captured": 0, "still": 0}
+        self.stats = {"captured": 0, "still": 0, "skipped": 0}  # skipped: ticks a held-up loop missed
         self._pruned_at = 0.0
 
     def _camera(self, config: CameraSource) -> Camera:
@@ -130,6 +130,7 @@ class Ingest:
             if now >= camera.next_at:
                 camera.next_at += camera.interval
                 if camera.next_at <= now:  # the loop was held up: skip the missed ticks
+                    self.stats["skipped"] += int((now - camera.next_at) // camera.interval) + 1
                     camera.next_at = now + camera.interval
                 frame = self.sample(camera)
                 if frame is not None:
