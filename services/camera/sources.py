@@ -14,9 +14,11 @@ which is how a camera that hangs without closing the connection is noticed.
 
 from __future__ import annotations
 
+import functools
 import io
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,10 +34,21 @@ class SourceError(RuntimeError):
     """The camera cannot be opened or stopped sending pictures; the message says why."""
 
 
-@dataclass(frozen=True)
 class Picture:
-    rgb: np.ndarray  # (H, W, 3) uint8
-    taken_at: float  # wall-clock seconds (time.time()) when it was read
+    """One picture of a source. A video frame becomes RGB pixels only when they are looked
+    at: a feed reads every frame to stay current, the ingest samples one a second, so
+    converting the others (nine in ten of a 10 fps camera) would be work thrown away."""
+
+    def __init__(self, pixels: np.ndarray | Callable[[], np.ndarray], taken_at: float) -> None:
+        self._pixels = pixels
+        self.taken_at = taken_at  # wall-clock seconds (time.time()) when it was read
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        """(H, W, 3) uint8."""
+        if callable(self._pixels):
+            self._pixels = self._pixels()
+        return self._pixels
 
 
 class Source(Protocol):
@@ -89,7 +102,7 @@ class AvSource:
             delay = self._started + float(frame.time) - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-        return Picture(frame.to_ndarray(format="rgb24"), time.time())
+        return Picture(functools.partial(frame.to_ndarray, format="rgb24"), time.time())
 
     def describe(self) -> dict[str, Any]:
         rate = self.stream.average_rate or self.stream.guessed_rate
