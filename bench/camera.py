@@ -218,12 +218,12 @@ def throughput(settings: Settings, celery: Celery, batch: int, seconds: float, r
             "raw_rounds": raw}
 
 
-def measure(redis_url: str, cameras: int, seconds: float) -> dict[str, Any]:
-    """Against a running stack (its vision worker on `redis_url`, this process's settings
-    otherwise): `cameras` demo cameras at 1 frame/s for `seconds` (lost frames, latency),
-    then the worker's frames/s at that many frames per message beside the raw models'
-    images/s, both in this call."""
-    settings = load_settings(redis={"url": redis_url})
+def measure(redis_url: str, cameras: int, seconds: float, data_dir: Path | None = None) -> dict[str, Any]:
+    """Against a running stack (its vision worker on `redis_url`, its frames under
+    `data_dir`; this process's settings otherwise): `cameras` demo cameras at 1 frame/s for
+    `seconds` (lost frames, latency), then the worker's frames/s at that many frames per
+    message beside the raw models' images/s, both in this call."""
+    settings = load_settings(redis={"url": redis_url}, **({"data_dir": data_dir} if data_dir else {}))
     client = connect(redis_url, settings)
     celery = create_celery(settings, redis_url, include=False)
     try:

@@ -108,18 +108,21 @@ def raw_asr(settings: Settings, question: bytes, n: int, language: str | None = 
 
 def measure_voice(gateway_url: str, token: str, question: bytes, n: int = ROUNDS,
                   raw: RawWhisper | None = None, language: str = "en",
-                  warm: int = WARM_ROUNDS) -> dict[str, Any]:
-    """`n` voice questions to a running stack (after `warm` unmeasured ones), each followed,
-    when `raw` is given, by the anchor on the same bytes: with `language` given, then
-    detected where the stack's settings detect it. Returns p50/p95 per stage (ms), the raw
-    anchor's, and the ratio of the stack's recognition (gateway's asr stage) to the anchor's."""
+                  warm: int = WARM_ROUNDS, every_s: float = 0.0, detect: bool = True) -> dict[str, Any]:
+    """`n` voice questions to a running stack (after `warm` unmeasured ones), one every
+    `every_s` (0: back to back), each followed, when `raw` is given, by the anchor on the
+    same bytes: with `language` given, then (unless `detect` is off) detected where the
+    stack's settings detect it.
+    Returns p50/p95 per stage (ms), the raw anchor's, and the ratio of the stack's
+    recognition (gateway's asr stage) to the anchor's."""
     rounds: list[dict[str, float]] = []
     replies: set[str] = set()
-    detect = raw is not None and raw.settings.speech.language is None
+    detect = detect and raw is not None and raw.settings.speech.language is None
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=gateway_url, headers=auth, timeout=120) as http:
         for index in range(warm + n):
             started = time.perf_counter()
+            due = started + every_s
             answer = http.post("/api/voice", files={"audio": ("q.webm", question, "audio/webm")})
             answer.raise_for_status()
             figures = {**answer.json()["timings_ms"], "total": (time.perf_counter() - started) * 1000}
@@ -130,6 +133,7 @@ def measure_voice(gateway_url: str, token: str, question: bytes, n: int = ROUNDS
             if index >= warm:
                 rounds.append(figures)
                 replies.add(answer.json()["reply_text"] or "")
+            time.sleep(max(0.0, due - time.perf_counter()))
     stages = {stage: _figures([r[stage] for r in rounds if stage in r]) for stage in rounds[0]}
     result: dict[str, Any] = {"n": len(rounds), "stages_ms": stages, "replies": sorted(replies)}
     if raw is not None:
