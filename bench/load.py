@@ -249,7 +249,7 @@ def report(results: dict[str, Any]) -> str:
         f"- Voice: of the round trip, recognition is {asr['p50']:.0f} ms p50, and faster-whisper itself "
         f"took {raw['p50']:.0f} ms on the same clip in this run: Whisper's encoder reads a 30 s window "
         "whatever the question's length, and that, on these two cores, is most of the time. The rest: "
-        f"upload and ffprobe's check {stages['upload']['p50']:.0f} ms, the chatbot "
+        f"upload and its probe {stages['upload']['p50']:.0f} ms, the chatbot "
         f"{stages['chatbot']['p50']:.0f} ms, the spoken reply {stages['tts']['p50']:.0f} ms (cached).",
         f"- Chat: the game search (MiniLM encoding of the question) is the slowest action; the greeting, "
         f"Rasa alone, is {anchor.get('p95_ms', float('nan')):.0f} ms p95 here. Questions that arrive while "

@@ -1,7 +1,8 @@
 """The HTTP gateway: `uvicorn --factory services.gateway.app:create_app`.
 
 The app factory builds nothing that talks to the network; the lifespan opens the Redis
-pool, the Celery sender and the HTTP client, and closes them on shutdown.
+pool, the Celery sender and the HTTP client and starts the upload prober's helper, and
+closes them on shutdown.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from services.auth import UserStore
 from services.gateway.deps import current_user
 from services.gateway.limits import Guard, upload_limit
 from services.gateway.observability import Metrics, install
+from services.gateway.probe import Prober
 from services.gateway.routes import (
     alerts,
     certificate,
@@ -53,13 +55,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = connect(redis_url, settings)
         celery = create_celery(settings, redis_url, include=False)
+        prober = Prober()
+        prober.warm()
         async with httpx.AsyncClient() as http:
-            app.state.cradle = GatewayState(
-                settings=settings, redis=client, celery=celery, users=UserStore(client), http=http
-            )
+            app.state.cradle = GatewayState(settings=settings, redis=client, celery=celery,
+                                            users=UserStore(client), http=http, prober=prober)
             try:
                 yield
             finally:
+                prober.close()
                 celery.close()
                 client.close()
 

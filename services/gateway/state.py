@@ -1,5 +1,5 @@
 """What the gateway holds for its lifetime: settings, the Redis pool, the Celery sender,
-the user store and a token cache for Redis outages."""
+the user store, the upload prober's helpers and a token cache for Redis outages."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import redis
 from celery import Celery
 
 from services.auth import User, UserStore, digest
+from services.gateway.probe import Prober
 from services.settings import Settings
 
 
@@ -21,6 +22,7 @@ class GatewayState:
     celery: Celery
     users: UserStore
     http: httpx.AsyncClient
+    prober: Prober
     _verified: dict[str, tuple[User, float]] = field(default_factory=dict)
 
     def remember(self, token: str, user: User) -> None:

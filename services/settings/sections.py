@@ -351,7 +351,7 @@ class SpeechSettings(Section):
     )
     probe_timeout_s: float = Field(
         default=5.0, gt=0, le=60,
-        description="Seconds ffprobe may take to say what an upload is before it is refused.",
+        description="Seconds FFmpeg may take to say what an upload is before it is refused.",
     )
     timeout_s: float = Field(
         default=60.0, gt=0, le=600, description="Seconds the gateway waits for a transcript."

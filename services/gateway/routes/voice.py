@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from models.speech.asr import NO_SPEECH_REPLY
 from services.gateway.chat import ChatUnavailable, reply
 from services.gateway.deps import CurrentUser, State
-from services.gateway.probe import NotAudio, ProbeUnavailable, TooLong, probe
+from services.gateway.probe import NotAudio, ProbeUnavailable, TooLong
 from services.gateway.state import GatewayState
 from services.tasks import SPEAK, TRANSCRIBE, wait_for_task
 
@@ -78,11 +78,12 @@ async def _store(state: GatewayState, audio: UploadFile) -> str:
 
 
 async def _check(state: GatewayState, audio_id: str) -> None:
-    """Refuse a stored upload that is not a voice recording (ffprobe, in a thread)."""
+    """Refuse a stored upload that is not a voice recording (the prober, in a thread)."""
     speech = state.settings.speech
     try:
-        await run_in_threadpool(probe, state.settings.audio_dir / audio_id, min_seconds=speech.min_seconds,
-                                max_seconds=speech.max_seconds, timeout_s=speech.probe_timeout_s)
+        await run_in_threadpool(state.prober.probe, state.settings.audio_dir / audio_id,
+                                min_seconds=speech.min_seconds, max_seconds=speech.max_seconds,
+                                timeout_s=speech.probe_timeout_s)
     except NotAudio as exc:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from exc
     except TooLong as exc:

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from services.assets import asset_path
 from services.auth import Role, UserStore
 from services.gateway.app import create_app
-from services.gateway.probe import NotAudio, probe
+from services.gateway.probe import NotAudio, Prober
 from services.gateway.validation import MAX_ECHO, excerpt, printable, unencodable
 from services.redis_runtime import EmbeddedRedis, connect, free_port
 from services.settings import Settings, load_settings
@@ -261,7 +261,7 @@ def test_a_real_browser_subscription_is_saved(fuzzed: Fuzzed) -> None:
 
 @pytest.mark.parametrize(("upload", "why"), [
     (json.dumps([{"id": i, "v": i / 7} for i in range(400)]).encode(), "lrc file, not a voice recording"),
-    (b'{"a": [1, 2, 3]}', "not an audio file ffprobe can read"),
+    (b'{"a": [1, 2, 3]}', "not an audio file FFmpeg can read"),
     (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "png_pipe file, not a voice recording"),
     (hostile.wav(0.1), "0.10 s of pcm_s16le is too short"),
 ])
@@ -279,11 +279,12 @@ def test_real_speech_passes_the_probe(tmp_path: Path) -> None:
     opus = tmp_path / "note.webm"  # what Chrome records: webm/opus, with no duration in its header
     subprocess.run(["ffmpeg", "-v", "error", "-i", str(SPEECH[0]), "-c:a", "libopus", "-f", "webm", "pipe:1"],
                    stdout=opus.open("wb"), check=True)
-    for sample in [*SPEECH, opus]:
-        heard = probe(sample, min_seconds=0.3, max_seconds=60, timeout_s=10)
-        assert heard.seconds > 0.5 and heard.codec in ("pcm_s16le", "opus"), sample
-    with pytest.raises(NotAudio, match="too short"):
-        probe(SPEECH[0], min_seconds=30, max_seconds=60, timeout_s=10)
+    with Prober() as prober:
+        for sample in [*SPEECH, opus]:
+            heard = prober.probe(sample, min_seconds=0.3, max_seconds=60, timeout_s=10)
+            assert heard.seconds > 0.5 and heard.codec in ("pcm_s16le", "opus"), sample
+        with pytest.raises(NotAudio, match="too short"):
+            prober.probe(SPEECH[0], min_seconds=30, max_seconds=60, timeout_s=10)
 
 
 def test_real_speech_is_sent_on_to_the_worker(fuzzed: Fuzzed) -> None:
