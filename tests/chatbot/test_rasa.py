@@ -135,3 +135,19 @@ def test_a_spoken_question_is_heard_answered_and_spoken_back(
     assert body["timings_ms"]["chatbot"] > 0
     reply = app.get(body["reply_audio_url"], headers=auth)
     assert reply.status_code == 200 and reply.content.startswith(b"OggS")
+
+
+def test_two_messages_of_one_conversation_at_once_are_both_answered_in_turn(chatbot: Chatbot) -> None:
+    """Rasa's lock lets one message of a conversation in at a time; the one that waits is
+    answered after it (the lock store here, addons/lock_store.py, looks every 20 ms)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _user, token = UserStore(chatbot.redis).add("aunt", Role.parent)
+    with TestClient(create_app(chatbot.settings)) as app, ThreadPoolExecutor(2) as pool:
+        talk = (app, {"Authorization": f"Bearer {token}"})
+        replies = list(pool.map(lambda text: say(talk, text), ["hello", "good morning"]))
+    assert all(reply.startswith("Hello") for reply in replies), replies
+    stored = json.loads(chatbot.redis.get("cradle:tracker:aunt") or "{}")["events"]
+    heard = [event["text"] for event in stored if event["event"] == "user"]
+    assert sorted(heard) == ["good morning", "hello"], heard
+    assert not list(chatbot.redis.scan_iter("cradle*lock*aunt*"))  # each ticket given back
