@@ -187,8 +187,15 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 
 def cpu_snapshot(parts: dict[str, int]) -> dict[str, float]:
-    """CPU seconds used so far by each part's process tree."""
-    return {name: _cpu_seconds(_tree(pid)) for name, pid in parts.items()}
+    """CPU seconds used so far by each part's process tree, less the trees of the other
+    parts inside it (the benchmark's tree holds `cradle up`'s, which holds every part's)."""
+    trees = {name: _tree(pid) for name, pid in parts.items()}
+    owned = {}
+    for name, tree in trees.items():
+        inside = {pid for other, pid in parts.items() if other != name and pid in tree[1:]}
+        nested = {p for other, pid in parts.items() if pid in inside for p in trees[other]}
+        owned[name] = [pid for pid in tree if pid not in nested]
+    return {name: _cpu_seconds(pids) for name, pids in owned.items()}
 
 
 def cpu_shares(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
@@ -211,7 +218,9 @@ class RunningStack:
 
     @property
     def parts(self) -> dict[str, int]:
-        return {name: part["pid"] for name, part in self.state["parts"].items()}
+        """Each part's pid, and `cradle up`'s own (its supervisor and an embedded Redis)."""
+        return {**{name: part["pid"] for name, part in self.state["parts"].items()},
+                "cradle up (supervisor, embedded Redis)": self.state["pid"]}
 
 
 def cradle_env(data_dir: Path) -> dict[str, str]:
