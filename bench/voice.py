@@ -192,8 +192,7 @@ def cpu_snapshot(parts: dict[str, int]) -> dict[str, float]:
     trees = {name: _tree(pid) for name, pid in parts.items()}
     owned = {}
     for name, tree in trees.items():
-        inside = {pid for other, pid in parts.items() if other != name and pid in tree[1:]}
-        nested = {p for other, pid in parts.items() if pid in inside for p in trees[other]}
+        nested = {p for other, pid in parts.items() if other != name and pid in tree for p in trees[other]}
         owned[name] = [pid for pid in tree if pid not in nested]
     return {name: _cpu_seconds(pids) for name, pids in owned.items()}
 

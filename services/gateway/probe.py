@@ -201,7 +201,7 @@ def _seconds(durations: list[float | None], starts: list[float | None]) -> float
 def _number(value: Any) -> float | None:
     try:
         number = float(value)
-    except (TypeError, ValueError, ZeroDivisionError):
+    except (TypeError, ValueError):
         return None
     return number if number == number and abs(number) < 1e9 else None  # not NaN, not absurd
 

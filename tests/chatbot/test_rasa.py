@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -140,8 +141,6 @@ def test_a_spoken_question_is_heard_answered_and_spoken_back(
 def test_two_messages_of_one_conversation_at_once_are_both_answered_in_turn(chatbot: Chatbot) -> None:
     """Rasa's lock lets one message of a conversation in at a time; the one that waits is
     answered after it (the lock store here, addons/lock_store.py, looks every 20 ms)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     _user, token = UserStore(chatbot.redis).add("aunt", Role.parent)
     with TestClient(create_app(chatbot.settings)) as app, ThreadPoolExecutor(2) as pool:
         talk = (app, {"Authorization": f"Bearer {token}"})
