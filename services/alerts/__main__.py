@@ -20,7 +20,7 @@ def make(settings: Settings, client: redis.Redis, clock: Clock = utcnow) -> tupl
         rooms[CAMERA_NAME] = ROOM
     engine = AlertEngine(client, settings.alerts, settings.bus, clock=clock, rooms=rooms,
                          family=settings.family, runs=settings.runs,
-                         names=FamilyStore(client, settings).names)  # read at each event: renames count
+                         names=FamilyStore(client, settings).names)  # read for each notice: renames count
     escalator = Escalator(client, settings.alerts, settings.bus, clock=clock)
     return engine, [escalator.run]
 

@@ -64,7 +64,7 @@ class AlertEngine:
         self.family = family or FamilySettings()  # the time zone and the night
         self.runs = runs or RunSettings()  # mood runs, as the timeline reads them
         self.rooms = dict(rooms or {})  # camera -> the room it watches, for the words of a notice
-        self.names = names  # child id -> the family's name for them, read at each event (edits count)
+        self.names = names  # child id -> the family's name for them, read for each notice (edits count)
         self.bus = bus
         self.clock = clock
         self.store = AlertStore(client, rules.retention_days)
@@ -89,7 +89,7 @@ class AlertEngine:
         if not fresh:
             log.info("event %s is %s old: remembered, no alert", event.id, age)
         verdicts = judge(memory, event, self.rules, self.mutes.active(event.child, event.occurred_at), fresh,
-                         self.rooms, self.family, self.names() if self.names else None)
+                         self.rooms, self.family, self.names)
         received.effects.set(memory_key(event.child), json.dumps(memory.to_dict()), ex=MEMORY_TTL_S)
         for verdict in verdicts:
             self._record(received, verdict)

@@ -21,7 +21,7 @@ camera and local day, asking them to teach Cradle.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -111,15 +111,20 @@ class Memory:
 
 def judge(memory: Memory, event: Event, rules: AlertRules, mutes: tuple[Mute, ...] = (),
           fresh: bool = True, rooms: Mapping[str, str] | None = None,
-          family: FamilySettings | None = None, names: Mapping[str, str] | None = None) -> list[Verdict]:
+          family: FamilySettings | None = None,
+          names: Callable[[], Mapping[str, str]] | None = None) -> list[Verdict]:
     """The alerts `event` calls for; `fresh=False` (an old event from a backlog) only
-    updates `memory`. `rooms` names each camera's room and `names` each child (id -> the
-    name the family gave), for the words of a notice; `family` gives the time zone and the
-    night."""
+    updates `memory`. `rooms` names each camera's room and `names` gives each child's name
+    (id -> the name the family gave), for the words of a notice: it is called only when a
+    notice is written, so the many events that make none read no names; `family` gives
+    the time zone and the night."""
     home = family or FamilySettings()
     reported_offline, told = list(memory.offline), dict(memory.told_unfamiliar)
     child = str(getattr(event, "child", ""))  # every event the rules read names its child
-    who = (names or {}).get(child, child)
+
+    def who() -> str:
+        return (names() if names else {}).get(child, child)
+
     findings = _findings(memory, event, rules, home, rooms or {}, who)
     if not fresh:
         memory.offline = reported_offline  # an outage seen late is still news when it next reports
@@ -134,8 +139,8 @@ def judge(memory: Memory, event: Event, rules: AlertRules, mutes: tuple[Mute, ..
 
 
 def _findings(memory: Memory, event: Event, rules: AlertRules, home: FamilySettings,
-              rooms: Mapping[str, str], who: str) -> list[Finding]:
-    """`who` is the child as a notice names them."""
+              rooms: Mapping[str, str], who: Callable[[], str]) -> list[Finding]:
+    """`who()` is the child as a notice names them."""
     if isinstance(event, MoodObserved):
         return _on_view(memory, event, rules, home, rooms) + _on_mood(memory, event, rules, home, who)
     if isinstance(event, CaptionObserved):
@@ -173,7 +178,7 @@ def _on_view(memory: Memory, event: MoodObserved | CaptionObserved, rules: Alert
 
 
 def _on_mood(memory: Memory, event: MoodObserved, rules: AlertRules, home: FamilySettings,
-             who: str) -> list[Finding]:
+             who: Callable[[], str]) -> list[Finding]:
     if event.camera in memory.offline:  # it is back: a later outage is news again
         memory.offline.remove(event.camera)
     if not event.familiar:
@@ -185,13 +190,13 @@ def _on_mood(memory: Memory, event: MoodObserved, rules: AlertRules, home: Famil
     if closed is not None and run is not None and _woke(closed, rules):
         found.append(Finding(
             "woke", "woke", event.child, rules.severity("woke", "info"),
-            _woke_reason(who, closed, run, home), _time(run.start), run.first_frame or None,
+            _woke_reason(who(), closed, run, home), _time(run.start), run.first_frame or None,
             event.camera,
         ))
     if run is not None and run.mood == "upset" and _long_upset(run, rules):
         found.append(Finding(
             "upset", "upset", event.child, rules.severity("upset"),
-            f"{who} has been crying for {_span(run.duration_s)} "
+            f"{who()} has been crying for {_span(run.duration_s)} "
             f"(since {_clock(run.start, home)}).",
             at, event.frame_id, event.camera,
         ))
@@ -221,7 +226,7 @@ def _woke_reason(child: str, slept: Run, awake: Run, home: FamilySettings) -> st
 
 
 def _on_hazard(memory: Memory, event: HazardDetected, rules: AlertRules,
-               home: FamilySettings, who: str) -> list[Finding]:
+               home: FamilySettings, who: Callable[[], str]) -> list[Finding]:
     at = event.occurred_at
     empty_cot = event.kind in rules.empty_cot_kinds
     if empty_cot and not home.is_night(at):
@@ -239,23 +244,23 @@ def _on_hazard(memory: Memory, event: HazardDetected, rules: AlertRules,
         return []
     if empty_cot:
         when = _clock(at.timestamp(), home)
-        reason = f"{who} is not in the cot at {when}: the camera sees “{event.caption}”."
+        reason = f"{who()} is not in the cot at {when}: the camera sees “{event.caption}”."
     else:
         words = event.kind.replace("_", " ")
-        reason = f"{who} may be in danger ({words}): the camera sees “{event.caption}”."
+        reason = f"{who()} may be in danger ({words}): the camera sees “{event.caption}”."
     # The caption rule owns the hazard's severity, the empty cot's too (safety.yaml).
     return [Finding(kind, key, event.child, event.severity, reason, at, event.frame_id, event.camera)]
 
 
 def _on_camera_offline(memory: Memory, event: CameraOffline, rules: AlertRules,
-                       home: FamilySettings, who: str) -> list[Finding]:
+                       home: FamilySettings, who: Callable[[], str]) -> list[Finding]:
     silent_s = (event.occurred_at - event.since).total_seconds()
     if silent_s < rules.camera_offline_after_s or event.camera in memory.offline:
         return []
     memory.offline.append(event.camera)
     why = f" ({event.error})" if event.error else ""
     reason = (
-        f"The camera “{event.camera}” has sent no picture of {who} for {_span(silent_s)} "
+        f"The camera “{event.camera}” has sent no picture of {who()} for {_span(silent_s)} "
         f"(since {_clock(event.since.timestamp(), home)}){why}. Nobody is watching the cot."
     )
     return [Finding("camera_offline", f"camera_offline:{event.camera}", event.child,

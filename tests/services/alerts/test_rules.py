@@ -282,14 +282,24 @@ def test_a_view_the_captioner_was_not_taught_is_a_notice_too() -> None:
 
 
 def test_a_notice_names_the_child_as_the_family_does() -> None:
-    names = {"Mia": "Amélie"}
+    reads = []
+
+    def names() -> dict[str, str]:
+        reads.append(1)
+        return {"Mia": "Amélie"}
+
     memory = Memory.fresh()
     (verdict,) = [v for event in moods("h" * 5 + "u" * 12, NIGHT)
                   for v in judge(memory, event, RULES, names=names)]
     assert verdict.finding.reason == "Amélie has been crying for 1 min (since 02:00)."
     assert verdict.finding.child == "Mia"  # the id, as the timeline and the mutes know her
+    reads.clear()
+    calm = Memory.fresh()
+    assert [v for event in moods("h" * 20, NIGHT) for v in judge(calm, event, RULES, names=names)] == []
+    assert reads == []  # moods that call for no notice read no names
     memory = Memory.fresh()
     (danger,) = [v for event in (hazard(DAY), hazard(DAY + timedelta(seconds=2)))
                  for v in judge(memory, event, RULES, names=names)]
     assert danger.finding.reason.startswith("Amélie may be in danger (near stairs)")
-    assert judge(Memory.fresh(), hazard(DAY), RULES, names={"Leo": "Léo"}) == []  # an id unnamed: as is
+    unnamed = judge(Memory.fresh(), hazard(DAY), RULES, names=lambda: {"Leo": "Léo"})
+    assert unnamed == []  # an id unnamed: as is
