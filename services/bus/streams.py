@@ -25,10 +25,10 @@ event: a handler that raises has only its own queued commands dropped and its en
 pending; a race on any mark refuses the whole EXEC, and the read is then handled event
 by event as above. Batching is for handlers whose reads do not depend on their own
 effects for the events before in the same read (those are not committed while it runs):
-the alerts engine reads the child's memory it wrote for the previous event, and the
-timeline looks up the child of an acknowledged alert it stored, so both commit event by
-event. Entries taken over or reclaimed are always handled one by one (their deliveries
-are counted).
+the alerts engine reads the child's memory it wrote for the previous event, so it commits
+event by event (the timeline, which looks up the child of an acknowledged alert, keeps
+the children of the alerts it handled instead of reading them back). Entries taken over
+or reclaimed are always handled one by one (their deliveries are counted).
 
 Each consumer keeps a heartbeat in Redis (services/bus/liveness.py), renewed by a thread
 of its own so a long handler does not stop it. On its first round and every

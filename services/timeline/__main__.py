@@ -15,4 +15,4 @@ def make(settings: Settings, client: redis.Redis) -> tuple[Handler, list[SideJob
 
 
 if __name__ == "__main__":
-    run_consumer("timeline", make)
+    run_consumer("timeline", make, batched=True)  # an alert's child: remembered, not read back

@@ -12,11 +12,15 @@ Build it from the settings with `Timeline.from_settings(client, settings)`: rete
 `timeline.retention_days`, mood runs are the `runs` section the alerts read too.
 
 `TimelineConsumer` is the bus handler (group "timeline"): it queues its writes on the
-received event's transaction, so a crash stores an event either once or not at all.
+received event's transaction, so a crash stores an event either once or not at all. It
+runs batched (a read's events commit together): the one thing it reads, the child of an
+acknowledged alert, it also remembers from the `alert.raised` events it handled, so an
+acknowledgement read together with its alert, not yet committed, still finds the child.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
@@ -94,12 +98,13 @@ class Timeline:
             return str(found) if found is not None else None
         return None
 
-    def add(self, event: Event, effects: Pipeline | None = None) -> bool:
-        """Store `event` (through `effects` when given, committed by its owner); returns
-        whether it was queued (False: about no child, skipped, or already too old)."""
+    def add(self, event: Event, effects: Pipeline | None = None, child: str | None = None) -> bool:
+        """Store `event` (through `effects` when given, committed by its owner) under
+        `child`, or the child `child_of` finds; returns whether it was queued (False: about
+        no child, skipped, or already too old)."""
         if event.type in SKIP_TYPES:  # type: ignore[attr-defined]
             return False
-        child = self.child_of(event)
+        child = child or self.child_of(event)
         cutoff = self.clock() - self.retention
         if child is None or event.occurred_at < cutoff:
             return False
@@ -202,10 +207,21 @@ def _when(seconds: float) -> datetime:
 
 
 class TimelineConsumer:
-    """The bus handler of group "timeline": `Subscriber(client, bus, "timeline", name, consumer)`."""
+    """The bus handler of group "timeline":
+    `Subscriber(client, bus, "timeline", name, consumer, batched=True)`."""
+
+    remembered_alerts: ClassVar[int] = 4096  # alert id -> child, the most recent ones
 
     def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
+        # A fact of each alert.raised handled, true whether or not its read committed.
+        self.alert_children: OrderedDict[str, str] = OrderedDict()
 
     def __call__(self, received: Received) -> None:
-        self.timeline.add(received.event, received.effects)
+        event = received.event
+        child = self.alert_children.get(event.alert_id) if isinstance(event, AlertAcknowledged) else None
+        self.timeline.add(event, received.effects, child)
+        if isinstance(event, AlertRaised):
+            self.alert_children[event.alert_id] = event.child
+            if len(self.alert_children) > self.remembered_alerts:
+                self.alert_children.popitem(last=False)

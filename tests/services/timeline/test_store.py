@@ -111,6 +111,28 @@ def test_consumer_stores_each_event_once_even_when_published_twice(client: redis
     assert subscriber.stats["handled"] == 3 and subscriber.stats["duplicates"] == 1
 
 
+def test_batched_consumer_files_an_acknowledgement_read_with_its_alert(client: redis.Redis) -> None:
+    """The alert and its acknowledgement in one read commit together: the child of the
+    alert is not in Redis yet when the acknowledgement is handled, and the consumer finds
+    it anyway; a repeat of both in a later read changes nothing."""
+    timeline = Timeline(client, clock=Clock(NIGHT + MIN))
+    subscriber = Subscriber(client, BUS, "timeline", "t1", TimelineConsumer(timeline), batched=True)
+    publisher = Publisher(client, BUS)
+    raised = AlertRaised(alert_id="a2", child="Mia", kind="upset", severity="warning", reason="r",
+                         occurred_at=NIGHT)
+    ack = AlertAcknowledged(alert_id="a2", by="Anna", occurred_at=NIGHT + MIN)
+    publisher.publish(raised)
+    publisher.publish(ack)
+    assert subscriber.poll() == 2
+    (story,) = timeline.alerts("Mia", NIGHT - MIN)
+    assert story.alert == raised and story.acknowledged == ack
+    publisher.publish(raised)
+    publisher.publish(ack)
+    subscriber.poll()
+    assert subscriber.stats["handled"] == 2 and subscriber.stats["duplicates"] == 2
+    assert len(timeline.events("Mia")) == 2
+
+
 def test_unfamiliar_frames_count_in_no_view_and_say_the_view_is_new(client: redis.Redis) -> None:
     """Twenty minutes of 'sleep' read from a view the models were not taught: no sleep,
     no mood now, no caption told; the camera's view is new."""
