@@ -70,6 +70,7 @@ def main() -> None:
             env.update(
                 CRADLE_REDIS__URL=server.url, CRADLE_DATA_DIR=str(data), CRADLE_MODELS__DIR=str(MODELS),
                 CRADLE_GATEWAY__PORT=str(port), CRADLE_GATEWAY__LOG_LEVEL="warning",
+                CRADLE_CELERY__VISION_CONCURRENCY="1",  # as its -c 1: one process on every core
                 PYTHONPATH=str(ROOT),
             )
             _user, token = UserStore(connect(server.url)).add("Anna", Role.parent)

@@ -9,8 +9,10 @@ to the worker, the worst case).
 - Throughput: stored JPEG frames sent to the worker back to back (two batches in flight,
   so it never waits), frame.captured -> mood, caption and hazard events on the bus, in
   frames/s; beside it the raw anchor, the same models called in this process on the same
-  frames already decoded and normalised, in the same chunks, on the same threads. The
-  two take turns, so a busy machine slows both alike.
+  frames already decoded and normalised, in the same chunks, on torch's own threads (one
+  per core), as the library runs them by default. The worker runs as `cradle up` runs it
+  (`Settings.vision_processes` processes of `vision_threads` threads each). The two take
+  turns, so a busy machine slows both alike.
 - Latency is from the moment the picture was read from the camera
   (FrameCaptured.captured_at) to the MoodObserved entry landing on the stream (its entry
   id's timestamp).
@@ -63,14 +65,16 @@ from workers.vision import load_vision
 ROOT = Path(__file__).resolve().parent.parent
 CLIP_FPS = 10
 SETTLE_S = 3.0  # the first seconds of a run (feeds connecting) are not counted
+TORCH_THREADS = torch.get_num_threads()  # torch's own choice, before a worker setting changes it
 
 
-def start_worker(url: str, data: Path, models: Path) -> subprocess.Popen[bytes]:
+def start_worker(url: str, data: Path, models: Path, processes: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRADLE_")}
     env.update(CRADLE_REDIS__URL=url, CRADLE_DATA_DIR=str(data), CRADLE_MODELS__DIR=str(models),
                CRADLE_MODELS__DEVICE="cpu", PYTHONPATH=str(ROOT))
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "vision", "-c", "1",
+        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "vision",
+         "-c", str(processes),
          "-P", "prefork", "--loglevel", "WARNING", "--without-mingle", "--without-gossip",
          "-n", "bench-vision@%h"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -141,11 +145,12 @@ def stored_frames(settings: Settings, count: int) -> list[str]:
 
 
 class RawModels:
-    """The worker's models loaded here the way the worker loads them (its settings, its
-    threads), timed on frames already decoded and normalised."""
+    """The worker's models loaded here the way the worker loads them (its settings),
+    run on torch's own threads, timed on frames already decoded and normalised."""
 
     def __init__(self, settings: Settings) -> None:
         self.analyser = load_vision(settings).analyser
+        torch.set_num_threads(TORCH_THREADS)
         self.store = FrameStore.of(settings)
 
     def rate(self, references: list[str], seconds: float) -> float:
@@ -214,6 +219,7 @@ def throughput(settings: Settings, celery: Celery, batch: int, seconds: float, r
         raw.append(raw_models.rate(references, seconds))
     w, r = statistics.median(worker), statistics.median(raw)
     return {"batch": batch, "chunk": raw_models.analyser.mood.max_batch, "threads": torch.get_num_threads(),
+            "worker_processes": settings.vision_processes, "worker_threads": settings.vision_threads,
             "worker_fps": w, "raw_fps": r, "ratio": round(w / r, 3), "worker_rounds": worker,
             "raw_rounds": raw}
 
@@ -278,7 +284,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         print("accuracy", accuracy, flush=True)
         client = connect(server.url, settings)
         celery = create_celery(settings, include=False)
-        worker = start_worker(server.url, data, models)
+        worker = start_worker(server.url, data, models, settings.vision_processes)
         try:
             warm = run(settings, client, 1, 5.0)  # loads the models in the worker
             print("warm-up", warm, flush=True)
@@ -313,13 +319,14 @@ def markdown(results: dict[str, Any], args: argparse.Namespace) -> str:
         "# Camera ingest → mood, caption, hazards: one CPU vision worker",
         "",
         f"The demo mood and caption models (one shared MobileNetV2 pass at 160 px), a real "
-        f"`celery worker -Q vision -c 1` on CPU, a private redis-server; {os.cpu_count()} CPU cores "
+        f"`celery worker -Q vision -c {rates['worker_processes']}` on CPU ({rates['worker_threads']} torch "
+        f"thread(s) each, as `cradle up` runs it), a private redis-server; {os.cpu_count()} CPU cores "
         "shared by the worker, camera ingest and this benchmark.",
         "",
         "## Throughput: the worker against the raw models, same run",
         "",
         f"{rates['batch']} stored demo frames per message (the models take them in chunks of "
-        f"{rates['chunk']}), {rates['threads']} torch threads, rounds taking turns:",
+        f"{rates['chunk']}), the raw models on {rates['threads']} torch threads, rounds taking turns:",
         "",
         "| | frames/s (median) | rounds |",
         "| --- | --- | --- |",

@@ -182,7 +182,7 @@ class Stack:
             )
             for queue, concurrency in (
                 ("default", c.default_concurrency),
-                ("vision", c.vision_concurrency),
+                ("vision", self.settings.vision_processes),
                 ("speech", c.speech_concurrency),
             )
         ]

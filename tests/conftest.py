@@ -84,6 +84,7 @@ def settings(redis_server: EmbeddedRedis, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         environment="test",
         rasa={"enabled": False},  # the chatbot's own tests (tests/chatbot/test_rasa.py) run Rasa
+        celery={"vision_concurrency": 1},  # the tests' vision workers run one process (-c 1)
     )
 
 
@@ -111,6 +112,7 @@ def child_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
         CRADLE_REDIS__URL=redis_url,
         CRADLE_DATA_DIR=str(data_dir),
         CRADLE_ENVIRONMENT="test",
+        CRADLE_CELERY__VISION_CONCURRENCY="1",  # as the settings fixture: workers run -c 1
         PYTHONUNBUFFERED="1",
         PYTHONPATH=str(ROOT),
     )

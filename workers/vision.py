@@ -70,8 +70,7 @@ def serving(settings: Settings) -> tuple[Path, Path]:
 
 def load_vision(settings: Settings) -> VisionModels:
     models = settings.models
-    if models.vision_threads:  # this process's torch threads: the worker's own share of the cores
-        torch.set_num_threads(models.vision_threads)
+    torch.set_num_threads(settings.vision_threads)  # this process's own share of the cores
     checkpoints = serving(settings)
     analyser = load_analyser(settings.models_dir, *checkpoints, device=models.device,
                              beam_size=models.caption_beam, max_batch=models.vision_batch)

@@ -60,8 +60,8 @@ class Ingest:
         self.status = CameraStatus(client)
         self.store = FrameStore.of(settings)
         self.bindings = Bindings(FamilyStore(client, settings))  # which child each camera watches
-        self.dispatcher = Dispatcher(celery, client, self.status, max_in_flight=s.max_batches_in_flight,
-                                     expires_s=s.batch_expires_s, task=task)
+        self.dispatcher = Dispatcher(celery, client, self.status, expires_s=s.batch_expires_s, task=task,
+                                     max_in_flight=settings.vision_batches_in_flight)
         self.cameras = [self._camera(config) for config in cameras]
         self.stats = {"captured": 0, "still": 0, "skipped": 0}  # skipped: ticks a held-up loop missed
         self._pruned_at = 0.0

@@ -118,7 +118,9 @@ class CelerySettings(Section):
         default=3_600, ge=60, le=7 * 24 * 3600, description="Seconds task results are kept."
     )
     vision_concurrency: int = Field(
-        default=1, ge=1, le=64, description="Worker processes for the vision queue."
+        default=0, ge=0, le=64,
+        description="Worker processes for the vision queue; 0: one per CPU core when the "
+        "models run on the CPU, one on a GPU.",
     )
     speech_concurrency: int = Field(
         default=1, ge=1, le=64, description="Worker processes for the speech queue."
@@ -246,9 +248,10 @@ class CameraSettings(Section):
         default=60.0, gt=0, le=3600, description="Longest wait between reconnections (it doubles)."
     )
     max_batches_in_flight: int = Field(
-        default=1, ge=1, le=64,
+        default=0, ge=0, le=64,
         description="Vision batches sent and not yet finished before newer frames wait (and "
-        "replace older ones); set it to the vision workers' processes.",
+        "replace older ones); 0: as many as the vision worker has processes (see "
+        "celery.vision_concurrency); set it to their number where the camera runs apart.",
     )
     batch_expires_s: float = Field(
         default=30.0, ge=1, le=3600,
@@ -301,7 +304,8 @@ class ModelSettings(Section):
     )
     vision_threads: int = Field(
         default=0, ge=0, le=256,
-        description="CPU threads of the vision worker's models; 0 lets torch choose (one per core).",
+        description="CPU threads of each vision worker process's models; 0: the cores shared "
+        "among the processes (one each when there is a process per core).",
     )
     caption_checkpoint: Path | None = Field(
         default=None,

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from services.settings import Settings, SettingsError, load_settings
@@ -106,3 +107,23 @@ def test_a_moved_setting_is_refused_with_where_it_went(
     config.write_text("runs:\n  switch_frames: 4\n")
     settings = load_settings()
     assert (settings.family.timezone, settings.runs.switch_frames) == ("Europe/Paris", 4)
+
+
+@examples(deadline=None)  # the first example imports torch, for the device
+@given(cores=st.integers(1, 64), processes=st.integers(0, 8), threads=st.integers(0, 8),
+       in_flight=st.integers(0, 8), device=st.sampled_from(["cpu", "cuda"]))
+def test_the_vision_worker_fills_the_cores_it_is_given(
+    cores: int, processes: int, threads: int, in_flight: int, device: str
+) -> None:
+    """Left open, a CPU machine gets a vision process per core, one thread each, and the
+    camera a batch in flight for each; a GPU gets one process on every core. A value
+    set wins."""
+    settings = load_settings(celery={"vision_concurrency": processes},
+                             models={"device": device, "vision_threads": threads},
+                             camera={"max_batches_in_flight": in_flight})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("services.settings.cpu_cores", lambda: cores)
+        expected = processes or (cores if device == "cpu" else 1)
+        assert settings.vision_processes == expected
+        assert settings.vision_threads == (threads or max(1, cores // expected))
+        assert settings.vision_batches_in_flight == (in_flight or expected)

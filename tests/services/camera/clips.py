@@ -44,7 +44,7 @@ def still_clip(path: Path, *, seconds: float = 2.0, fps: int = 10) -> Path:
 def camera_settings(base: Settings, cameras: list[dict[str, Any]], **camera: Any) -> Settings:
     """`base` with these cameras and camera settings (same Redis and data folder)."""
     return load_settings(redis={"url": base.redis.url}, data_dir=base.data_dir, environment="test",
-                         camera={"cameras": cameras, **camera})
+                         celery=base.celery.model_dump(), camera={"cameras": cameras, **camera})
 
 
 @contextlib.contextmanager
