@@ -166,9 +166,10 @@ class Stack:
     def plan(self) -> list[Part]:
         """The processes to run, in start order."""
         python, c, logs, env = sys.executable, self.settings.celery, self.settings.log_dir, self.child_env()
-        # The camera and training may wait; a question by voice may not: the vision worker runs
-        # below the speech worker and the gateway, training below everything.
-        nice = {"vision": c.vision_nice, "training": c.training_nice}
+        # The camera and training may wait; a question may not: the speech worker runs below the
+        # gateway and the chatbot (a typed question is short, a spoken one holds the cores for a
+        # second), the vision worker below speech, training below everything.
+        nice = {"speech": c.speech_nice, "vision": c.vision_nice, "training": c.training_nice}
         parts = [
             Part(
                 f"worker-{queue}",

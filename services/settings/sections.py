@@ -128,8 +128,14 @@ class CelerySettings(Section):
     default_concurrency: int = Field(
         default=2, ge=1, le=64, description="Worker processes for the default queue."
     )
+    speech_nice: int = Field(
+        default=4, ge=0, le=19,
+        description="CPU priority (nice) of the speech worker under `cradle up`: below the "
+        "gateway and the chatbot, so a typed question is answered while a spoken one is being "
+        "recognised (which holds every core for about a second), above vision and training.",
+    )
     vision_nice: int = Field(
-        default=5, ge=0, le=19,
+        default=10, ge=0, le=19,
         description="CPU priority (nice) of the vision worker under `cradle up`: below the "
         "speech worker and the gateway, so a question by voice is answered while the camera runs.",
     )

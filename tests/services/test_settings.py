@@ -127,3 +127,23 @@ def test_the_vision_worker_fills_the_cores_it_is_given(
         assert settings.vision_processes == expected
         assert settings.vision_threads == (threads or max(1, cores // expected))
         assert settings.vision_batches_in_flight == (in_flight or expected)
+
+
+def test_cradle_up_puts_questions_first_and_the_camera_after_speech(tmp_path: Path) -> None:
+    """CPU priority as `cradle up` starts each part: the gateway and the chatbot at the
+    top, speech below them, vision below speech, training last; vision as many processes
+    as the settings resolve."""
+    from services.stack import Stack
+
+    settings = load_settings(environment="test", data_dir=tmp_path, models={"device": "cpu"},
+                             celery={"vision_concurrency": 3})
+    parts = {part.name: part.argv for part in Stack(settings, chatbot_model=tmp_path / "rasa.tar.gz").plan()}
+
+    def niceness(name: str) -> int:
+        argv = parts[name]
+        return int(argv[2]) if argv[0] == "nice" else 0
+
+    assert niceness("gateway") == niceness("actions") == niceness("rasa") == 0
+    assert 0 < niceness("worker-speech") < niceness("worker-vision") < niceness("worker-training")
+    vision = parts["worker-vision"]
+    assert vision[vision.index("--concurrency") + 1] == "3"
