@@ -252,9 +252,10 @@ def report(results: dict[str, Any]) -> str:
         f"{back['ratio']:.2f}x | {_met(met['bus back to back'])} |",
     ]
     lines += [
-        f"| vision worker end to end, frames/s ({rates['batch']} frames a message) | ≥ 0.8x raw | "
-        f"{rates['worker_fps']:.1f} | {rates['raw_fps']:.1f} | {rates['ratio']:.2f}x | "
-        f"{_met(met['vision'])} |",
+        f"| vision worker end to end, frames/s ({rates['batch']} frames a message; "
+        f"{rates['worker_processes']} processes of {rates['worker_threads']} torch thread(s)) | ≥ 0.8x raw | "
+        f"{rates['worker_fps']:.1f} | {rates['raw_fps']:.1f} (models alone, {rates['threads']} threads) "
+        f"| {rates['ratio']:.2f}x | {_met(met['vision'])} |",
         f"| {seen['cameras']} cameras at 1 frame/s on one CPU worker, frames lost | < 1 % | "
         f"{100 * seen['drop_rate']:.1f} % of {seen['captured'] + seen['skipped']} | | | "
         f"{_met(met['cameras'])} |",
@@ -285,10 +286,11 @@ def report(results: dict[str, Any]) -> str:
                 "acks."),
         (met["vision"],
                    "- Vision: the worker's rate includes reading and resizing each JPEG, building the "
-                   "events, their transaction and Celery's message and result, and it shares the two "
-                   "cores with the bus consumers handling those events; the raw models get decoded "
-                   "tensors and the cores to themselves. Over the cameras and the vision rounds the worker "
-                   f"used {cores.get('worker-vision', float('nan')):.2f} cores and the timeline, alerts and "
+                   "events, their transaction and Celery's message and result, and it runs below "
+                   "everything else in CPU priority (`celery.vision_nice`), sharing the two cores with the "
+                   "bus consumers handling those events; the raw models get decoded tensors and the cores "
+                   "to themselves. Over the cameras and the vision rounds the worker used "
+                   f"{cores.get('worker-vision', float('nan')):.2f} cores and the timeline, alerts and "
                    f"delivery consumers {consumers:.2f}."),
         (met["cameras"],
                     f"- Cameras: one message of {rates['batch']} frames takes the worker about "
