@@ -18,6 +18,7 @@ import httpx
 
 from services.camera.demo import CHILD, LOOP_S, SCRIPTED_ALERTS
 from services.redis_runtime import free_port
+from services.settings.sections import CelerySettings
 from services.stack import pid_alive
 from tests.conftest import ROOT, wait_for
 
@@ -77,12 +78,16 @@ def test_up_starts_the_stack_and_status_sees_it(tmp_path: Path) -> None:
         assert "(embedded)" in status
         state = json.loads((tmp_path / "run" / "stack.json").read_text())
         pids = [part["pid"] for part in state["parts"].values()]
-        # A question by voice goes first: vision below the speech worker and the gateway, training last.
+        # A question goes first: speech below the gateway and the chatbot, vision below speech,
+        # training last, each at the priority its setting gives.
         ours = os.getpriority(os.PRIO_PROCESS, 0)
         nice = {name: os.getpriority(os.PRIO_PROCESS, part["pid"]) - ours
                 for name, part in state["parts"].items()}
-        assert [nice[name] for name in ("worker-speech", "gateway", "worker-vision", "worker-training")] == [
-            0, 0, 5, 15]
+        c = CelerySettings()
+        assert [nice[name] for name in ("gateway", "actions", "rasa", "worker-speech", "worker-vision",
+                                        "worker-training")] == [0, 0, 0, c.speech_nice, c.vision_nice,
+                                                                c.training_nice]
+        assert 0 < c.speech_nice < c.vision_nice < c.training_nice
         assert httpx.get(f"http://127.0.0.1:{port}/health").json() == {"status": "ok"}
 
         added = cradle("users", "add", "Anna", env=env)
