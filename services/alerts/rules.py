@@ -21,6 +21,7 @@ camera and local day, asking them to teach Cradle.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -122,6 +123,7 @@ def judge(memory: Memory, event: Event, rules: AlertRules, mutes: tuple[Mute, ..
     reported_offline, told = list(memory.offline), dict(memory.told_unfamiliar)
     child = str(getattr(event, "child", ""))  # every event the rules read names its child
 
+    @functools.cache  # one read however many findings an event makes
     def who() -> str:
         return (names() if names else {}).get(child, child)
 
