@@ -26,4 +26,4 @@ def make(settings: Settings, client: redis.Redis, clock: Clock = utcnow) -> tupl
 
 
 if __name__ == "__main__":
-    run_consumer("alerts", make)
+    run_consumer("alerts", make, batched=True)

@@ -7,6 +7,11 @@ the escalation or quiet-hours schedule. They commit with the bus's "handled" mar
 crash mid-handling leaves no trace and the redelivery raises the same alert (its id is
 derived from the event's id) exactly once.
 
+The engine runs batched (services/bus/streams.py): a read's events commit in one
+transaction, so the memory an event leaves is not in Redis yet when the next event of
+the same child in that read is judged; the engine keeps it in the transaction's
+`Received.shared` and reads it there first. The mutes are read once a transaction.
+
 Run one consumer in this group: the rules follow each child's frames in order, and two
 consumers would read and write one child's memory at once.
 """
@@ -18,12 +23,22 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import redis
 
 from services.alerts.escalation import escalation_path, first_recipients, raised_event
-from services.alerts.rules import Memory, Verdict, judge
-from services.alerts.state import ESCALATIONS, HELD, PREFIX, AlertRecord, AlertStore, Mutes
+from services.alerts.rules import Memory, Mute, Verdict, judge
+from services.alerts.state import (
+    ESCALATIONS,
+    HELD,
+    MUTES,
+    PREFIX,
+    AlertRecord,
+    AlertStore,
+    Mutes,
+    active_mutes,
+)
 from services.bus.events import (
     AlertAcknowledged,
     CameraOffline,
@@ -53,7 +68,8 @@ def alert_id_for(event: Event, key: str) -> str:
 
 
 class AlertEngine:
-    """`Subscriber(client, bus, "alerts", name, AlertEngine(client, rules, bus, family=..., runs=...))`."""
+    """`Subscriber(client, bus, "alerts", name, AlertEngine(client, rules, bus, family=..., runs=...),
+    batched=True)`."""
 
     def __init__(self, client: redis.Redis, rules: AlertRules, bus: BusSettings,
                  clock: Callable[[], datetime] = utcnow, rooms: Mapping[str, str] | None = None,
@@ -70,11 +86,23 @@ class AlertEngine:
         self.store = AlertStore(client, rules.retention_days)
         self.mutes = Mutes(client)
 
-    def memory(self, child: str) -> Memory:
-        raw = self.client.get(memory_key(child))
+    def memory(self, child: str, shared: dict[str, Any] | None = None) -> Memory:
+        """The child's rule memory as the transaction's earlier events left it (`shared`,
+        see the module), else as stored."""
+        key = memory_key(child)
+        raw = (shared or {}).get(key)
+        if raw is None:
+            raw = self.client.get(key)
         if raw is None:
             return Memory.fresh(self.runs)
         return Memory.from_dict(json.loads(str(raw)), self.runs)
+
+    def _mutes(self, shared: dict[str, Any]) -> tuple[Mute, ...]:
+        """Every mute, read once a transaction (the chatbot sets them, not this engine)."""
+        if MUTES not in shared:
+            shared[MUTES] = self.mutes.all()
+        mutes: tuple[Mute, ...] = shared[MUTES]
+        return mutes
 
     def __call__(self, received: Received) -> None:
         event = received.event
@@ -83,16 +111,18 @@ class AlertEngine:
             return
         if not isinstance(event, WATCHED):
             return
-        memory = self.memory(event.child)
+        memory = self.memory(event.child, received.shared)
         age = self.clock() - event.occurred_at
         fresh = age <= timedelta(seconds=self.rules.max_event_age_s)
         if not fresh:
             log.info("event %s is %s old: remembered, no alert", event.id, age)
-        verdicts = judge(memory, event, self.rules, self.mutes.active(event.child, event.occurred_at), fresh,
-                         self.rooms, self.family, self.names)
-        received.effects.set(memory_key(event.child), json.dumps(memory.to_dict()), ex=MEMORY_TTL_S)
+        mutes = active_mutes(self._mutes(received.shared), event.child, event.occurred_at)
+        verdicts = judge(memory, event, self.rules, mutes, fresh, self.rooms, self.family, self.names)
+        remembered = json.dumps(memory.to_dict())
+        received.effects.set(memory_key(event.child), remembered, ex=MEMORY_TTL_S)
         for verdict in verdicts:
             self._record(received, verdict)
+        received.shared[memory_key(event.child)] = remembered
 
     def _record(self, received: Received, verdict: Verdict) -> None:
         finding = verdict.finding

@@ -177,6 +177,11 @@ class AlertStore:
         return self.client.hgetall(deliveries_key(alert_id))  # type: ignore[return-value]
 
 
+def active_mutes(mutes: Sequence[Mute], child: str, at: datetime) -> tuple[Mute, ...]:
+    """The mutes, of `mutes`, that hold for `child` at `at`."""
+    return tuple(m for m in mutes if m.child in (None, child) and at < m.until)
+
+
 class Mutes:
     """Mutes set by the family (through the chatbot): per child, or for every child."""
 
@@ -202,7 +207,7 @@ class Mutes:
         return tuple(mutes)
 
     def active(self, child: str, at: datetime) -> tuple[Mute, ...]:
-        return tuple(m for m in self.all() if m.child in (None, child) and at < m.until)
+        return active_mutes(self.all(), child, at)
 
     def _forget_expired(self, now: datetime) -> None:
         expired = [m.child or "*" for m in self.all() if m.until <= now]

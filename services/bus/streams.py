@@ -23,11 +23,11 @@ every mark (set by one script) and one XACK: three round trips a read instead of
 an event, and a handler's own commands the only ones it adds. The guarantees hold per
 event: a handler that raises has only its own queued commands dropped and its entry left
 pending; a race on any mark refuses the whole EXEC, and the read is then handled event
-by event as above. Batching is for handlers whose reads do not depend on their own
-effects for the events before in the same read (those are not committed while it runs):
-the alerts engine reads the child's memory it wrote for the previous event, so it commits
-event by event (the timeline, which looks up the child of an acknowledged alert, keeps
-the children of the alerts it handled instead of reading them back). Entries taken over
+by event as above. The effects of the events before in the same read are not committed
+while a handler runs, so a handler that reads what it wrote for an earlier event keeps
+that in `Received.shared` and reads it there first: the alerts engine keeps each child's
+rule memory there (the timeline, which looks up the child of an acknowledged alert,
+keeps the children of the alerts it handled in a memory of its own). Entries taken over
 or reclaimed are always handled one by one (their deliveries are counted).
 
 Each consumer keeps a heartbeat in Redis (services/bus/liveness.py), renewed by a thread
@@ -94,12 +94,19 @@ class Publisher:
 
 @dataclass
 class Received:
-    """One event handed to a handler, with a transaction for the handler's Redis effects."""
+    """One event handed to a handler, with a transaction for the handler's Redis effects.
+
+    `shared` is one dict for every event of a transaction (one per event when they commit
+    one by one): a handler keeps there what it queued for an event and reads back for a
+    later one in the same transaction, which reads through the client do not see before
+    EXEC. What a handler that raises put there is dropped with its commands (so replace a
+    value there rather than change it in place)."""
 
     event: Event
     entry_id: str
     deliveries: int
     effects: Pipeline = field(repr=False)
+    shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 Handler = Callable[[Received], None]
@@ -371,14 +378,17 @@ class Subscriber:
             effects.multi()
             acks: list[str] = []
             committing: dict[str, str] = {}  # the marks this transaction sets: mark -> entry id
+            shared: dict[str, Any] = {}  # the handlers' notes for this transaction (Received.shared)
             for (entry_id, _fields, event), mark, done in zip(read, marks, done_before, strict=True):
                 if done is not None or mark in committing:
                     acks.append(entry_id)
                     continue
-                queued = len(effects.command_stack)
-                if not self._handle(Received(event, entry_id, 1, effects)):
-                    # Drop this handler's commands only; its entry stays pending, retried.
+                queued, noted = len(effects.command_stack), dict(shared)
+                if not self._handle(Received(event, entry_id, 1, effects, shared)):
+                    # Drop this handler's commands and notes only; its entry stays pending, retried.
                     del effects.command_stack[queued:]
+                    shared.clear()
+                    shared.update(noted)
                     continue
                 committing[mark] = entry_id
                 acks.append(entry_id)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 import redis
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from services.alerts.engine import AlertEngine
 from services.alerts.escalation import Escalator
@@ -176,3 +179,57 @@ def test_the_engine_names_the_child_as_the_family_store_does_now(client: redis.R
     drain(client, subscriber)
     reasons = [e.reason for e in published(client, "alert.raised") if isinstance(e, AlertRaised)]
     assert reasons and reasons[0].startswith("Zoë has been crying for"), reasons
+
+
+STORY_RULES = AlertRules(upset_minutes=0.1, min_frames=3, sleep_minutes=0.2, hazard_frames=2,
+                         caregivers=("Anna", "Ben"))
+story = st.lists(st.tuples(st.sampled_from(["Mia", "Leo"]), st.sampled_from("hufsz")),
+                 min_size=1, max_size=40)
+
+
+def outcome(client: redis.Redis, events: list[Event], batch: int, batched: bool, mute_leo: bool
+            ) -> tuple[list[tuple[str, str, str]], list[str], dict[str, object]]:
+    """The alerts stored and published and each child's memory after the engine read `events`
+    `batch` at a time, committed together or event by event."""
+    client.flushdb()
+    if mute_leo:
+        Mutes(client).mute(Mute("Leo", DAY + timedelta(hours=1), "urgent", by="Anna"), DAY)
+    for event in events:
+        Publisher(client, BUS).publish(event)
+    engine = AlertEngine(client, STORY_RULES, BUS, Clock(events[-1].occurred_at + timedelta(seconds=1)))
+    drain(client, Subscriber(client, BUS.model_copy(update={"batch": batch}), "alerts", "a1", engine,
+                             batched=batched))
+    records = sorted((r.id, r.kind, r.state) for r in AlertStore(client).list(limit=500))
+    raised = [e.alert_id for e in published(client, "alert.raised")]  # type: ignore[attr-defined]
+    return records, raised, {child: engine.memory(child).to_dict() for child in ("Mia", "Leo")}
+
+
+@examples(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(told=story, batch=st.integers(1, 16), mute_leo=st.booleans())
+def test_a_read_judged_together_raises_what_event_by_event_does(
+    client: redis.Redis, told: list[tuple[str, str]], batch: int, mute_leo: bool
+) -> None:
+    """Batched, each event is judged on the memory its child's event before left, though
+    that is not committed yet: the same alerts, states and memories as event by event."""
+    events = told_events(told)
+    one_by_one = outcome(client, events, batch, False, mute_leo)
+    together = outcome(client, events, batch, True, mute_leo)
+    assert together == one_by_one
+
+
+def test_one_read_of_a_crying_child_and_a_hazard_raises_each_once(client: redis.Redis) -> None:
+    told = [("Mia", "u"), ("Leo", "z")] * 5 + [("Mia", "h")]
+    records, raised, memories = outcome(client, told_events(told), 256, True, False)
+    children = {record.id: record.child for record in AlertStore(client).list()}
+    assert sorted((children[alert_id], kind) for alert_id, kind, _state in records) == [
+        ("Leo", "hazard"), ("Mia", "upset")]
+    assert len(raised) == 2 and memories["Mia"]["moods"] != memories["Leo"]["moods"]
+
+
+def told_events(told: list[tuple[str, str]]) -> list[Event]:
+    """A frame every 2 s: (child, letter), a letter a mood (see `moods`) or z a hazard."""
+    events: list[Event] = []
+    for n, (child, letter) in enumerate(told):
+        at = DAY + timedelta(seconds=2 * n)
+        events.append(hazard(at, child=child) if letter == "z" else moods(letter, at, child=child)[0])
+    return events

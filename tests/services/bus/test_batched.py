@@ -82,10 +82,15 @@ def test_a_read_follows_the_rule_batched_or_event_by_event(
         positions[str(fresh.xadd(BUS.stream, fields))] = position  # type: ignore[arg-type]
     want_effects, want_pending = expected(read, handled_before)
     for group, batched in (("one-by-one", False), ("batched", True)):
-        def handler(received: Received, group: str = group) -> None:
+        notes: list[tuple[str, ...]] = []  # what each handler that took effect found in `shared`
+
+        def handler(received: Received, group: str = group, notes: list[tuple[str, ...]] = notes) -> None:
             received.effects.rpush(f"effects:{group}", received.event.id)
+            seen = received.shared.get("seen", ())
+            received.shared["seen"] = (*seen, received.event.id)
             if received.entry_id in positions and read[positions[received.entry_id]].fails:
-                raise RuntimeError("refused")  # after queuing: the queued write must go
+                raise RuntimeError("refused")  # after queuing and noting: both must go
+            notes.append(seen)
 
         subscriber = Subscriber(fresh, ONE_READ, group, "c1", handler, batched=batched)
         for which in handled_before:  # committed earlier, the acknowledgement lost
@@ -99,6 +104,9 @@ def test_a_read_follows_the_rule_batched_or_event_by_event(
         assert len(parked) == sum(entry.which is None for entry in read), group
         assert subscriber.stats["handled"] == len(want_effects)
         assert subscriber.stats["failed"] == len(want_pending)
+        # Notes are shared by the events committed together, and a refused handler's are dropped.
+        ids = [moods[w].id for w in want_effects]
+        assert notes == [tuple(ids[:n]) if batched else () for n in range(len(ids))], group
     # Published again later, what took effect is remembered by both as handled.
     for which in want_effects:
         fresh.xadd(BUS.stream, moods[which].to_fields())  # type: ignore[arg-type]
