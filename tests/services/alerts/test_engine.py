@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
+from typing import Any
 
 import redis
 from hypothesis import HealthCheck, given
@@ -188,7 +189,7 @@ story = st.lists(st.tuples(st.sampled_from(["Mia", "Leo"]), st.sampled_from("huf
 
 
 def outcome(client: redis.Redis, events: list[Event], batch: int, batched: bool, mute_leo: bool
-            ) -> tuple[list[tuple[str, str, str]], list[str], dict[str, object]]:
+            ) -> tuple[list[tuple[str, str, str]], list[str], dict[str, dict[str, Any]]]:
     """The alerts stored and published and each child's memory after the engine read `events`
     `batch` at a time, committed together or event by event."""
     client.flushdb()
@@ -199,7 +200,8 @@ def outcome(client: redis.Redis, events: list[Event], batch: int, batched: bool,
     engine = AlertEngine(client, STORY_RULES, BUS, Clock(events[-1].occurred_at + timedelta(seconds=1)))
     drain(client, Subscriber(client, BUS.model_copy(update={"batch": batch}), "alerts", "a1", engine,
                              batched=batched))
-    records = sorted((r.id, r.kind, r.state) for r in AlertStore(client).list(limit=500))
+    stored = AlertStore(client).list(limit=500)
+    records: list[tuple[str, str, str]] = sorted((r.id, r.kind, r.state) for r in stored)
     raised = [e.alert_id for e in published(client, "alert.raised")]  # type: ignore[attr-defined]
     return records, raised, {child: engine.memory(child).to_dict() for child in ("Mia", "Leo")}
 
