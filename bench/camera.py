@@ -234,7 +234,9 @@ def measure(redis_url: str, cameras: int, seconds: float, data_dir: Path | None 
     celery = create_celery(settings, redis_url, include=False)
     try:
         cameras_run = run(settings, client, cameras, seconds)
-        rates = throughput(settings, celery, cameras, max(5.0, seconds / 6), rounds=2)
+        # Short rounds, taking turns: a shared host's speed drifts within a minute (raw rounds
+        # of 465 and 347 images/s back to back), so more pairs give steadier medians.
+        rates = throughput(settings, celery, cameras, max(5.0, seconds / 12), rounds=4)
     finally:
         celery.close()
         client.close()
